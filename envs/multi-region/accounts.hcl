@@ -1,0 +1,40 @@
+# Two accounts, two regions each way: one Terraform stack per (environment, account, region),
+# so every stack plans and applies on its own and a mistake stays inside one account-region.
+
+environment = "multi-region"
+tags = {
+  team        = "platform"
+  cost_center = "email"
+}
+
+backend "s3" {
+  bucket     = "acme-ses-terraform-state"
+  region     = "eu-central-1"
+  key_prefix = "ses-platform/multi-region"
+  kms_key_id = "alias/terraform-state"
+}
+
+account "media" {
+  id       = "111111111111"
+  role_arn = "arn:aws:iam::111111111111:role/ses-platform-terraform"
+
+  region "eu-central-1" {
+    max_send_rate    = 100
+    max_24_hour_send = 500000
+  }
+  region "eu-west-1" {
+    max_send_rate    = 50
+    max_24_hour_send = 200000
+  }
+}
+
+account "shop" {
+  id          = "222222222222"
+  role_arn    = "arn:aws:iam::222222222222:role/ses-platform-terraform"
+  external_id = "ses-platform"
+
+  region "us-east-1" {
+    max_send_rate    = 200
+    max_24_hour_send = 1000000
+  }
+}

@@ -1,0 +1,9 @@
+"""Environment configuration: HCL files in ``envs/<env>/`` → frozen, validated dataclasses."""
+
+from modules.config.hcl import ConfigError
+from modules.config.loader import load_env
+from modules.config.model import Account, Backend, Domain, EnvConfig, RegionQuota, StackTarget
+
+__all__ = [
+    "Account", "Backend", "ConfigError", "Domain", "EnvConfig", "RegionQuota", "StackTarget", "load_env",
+]  # fmt: skip

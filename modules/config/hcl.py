@@ -1,0 +1,268 @@
+"""Read HCL files into dicts and walk them with typed getters that name file and key path.
+
+python-hcl2 gives syntax errors with line and column but a parsed dict without positions, so
+semantic errors name the file and the key path (``domain "a.example".dmarc.pct``) instead.
+We parse with ``explicit_blocks=True``: every block body carries ``__is_block__``, which is the
+only reliable way to tell ``dkim { tags = {...} }`` from a labelled block or from an attribute
+``dkim = [{...}]`` (the plain shape makes all three look alike).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import hcl2
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+
+class ConfigError(Exception):
+    """One or more problems in an environment's files; ``str()`` lists them one per line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class Invalid(Exception):
+    """A single problem, raised inside a block and collected by the loader."""
+
+
+_OPTIONS = hcl2.SerializationOptions(
+    strip_string_quotes=True, explicit_blocks=True, with_comments=False
+)
+
+
+def parse_file(path: Path, display: str) -> dict[str, Any]:
+    """Parse one HCL file; a syntax error becomes ``Invalid`` with line and column."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise Invalid(f"{display}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    try:
+        data = hcl2.loads(text, serialization_options=_OPTIONS)
+    except UnexpectedInput as exc:
+        raise Invalid(f"{display}:{_position(exc)}: syntax error: {_describe(exc)}") from None
+    except Exception as exc:  # python-hcl2 raises plain errors for some bad literals
+        raise Invalid(f"{display}: syntax error: {exc}") from None
+    if not isinstance(data, dict):
+        raise Invalid(f"{display}: expected attributes and blocks at the top level")
+    return data
+
+
+def _position(exc: UnexpectedInput) -> str:
+    line = getattr(exc, "line", -1)
+    column = getattr(exc, "column", -1)
+    return f"{line}:{column}" if line and line > 0 else "end of file"
+
+
+def _describe(exc: UnexpectedInput) -> str:
+    if isinstance(exc, UnexpectedToken):
+        token = exc.token
+        if token.type == "$END":
+            return "unexpected end of file (an unclosed block or string?)"
+        return f"unexpected {str(token.value).strip() or token.type!r}"
+    if isinstance(exc, UnexpectedCharacters):
+        return f"unexpected character {exc.char!r}"
+    if isinstance(exc, UnexpectedEOF):
+        return "unexpected end of file (an unclosed block or string?)"
+    return type(exc).__name__
+
+
+def type_name(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a bool"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f'the string "{value}"'
+    if isinstance(value, list):
+        return "a list" if not all(isinstance(v, dict) for v in value) or not value else "a block"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+class Node:
+    """A block's body with the file and key path it came from.
+
+    Getters consume keys; :meth:`finish` then rejects whatever was not consumed, so a typo
+    (``polcy``) is an error with a did-you-mean rather than a silently ignored setting.
+    """
+
+    def __init__(self, file: str, path: str, data: dict[str, Any]) -> None:
+        self.file = file
+        self.path = path
+        self._data = data
+        self._seen: set[str] = set()
+
+    def where(self, key: str | None = None) -> str:
+        path = self.path if key is None else (f"{self.path}.{key}" if self.path else key)
+        return f"{self.file}: {path}" if path else self.file
+
+    def fail(self, key: str | None, message: str) -> Invalid:
+        return Invalid(f"{self.where(key)}: {message}")
+
+    def has(self, key: str) -> bool:
+        return key in self._data
+
+    def _take(self, key: str) -> Any:
+        self._seen.add(key)
+        value = self._data.get(key)
+        if isinstance(value, str) and "${" in value:
+            raise self.fail(key, "expressions are not allowed in environment files; write the value")
+        return value
+
+    def _attribute(self, key: str) -> Any:
+        value = self._take(key)
+        if _is_block(value):
+            raise self.fail(key, f"expected an attribute ({key} = ...), got a block")
+        return value
+
+    def str(
+        self, key: str, *, default: str | None = None, required: bool = False,
+        pattern: str | None = None, choices: tuple[str, ...] | None = None, hint: str = "",
+    ) -> str | None:  # fmt: skip
+        value = self._attribute(key)
+        if value is None:
+            if required:
+                raise self.fail(key, "is required" + (f" ({hint})" if hint else ""))
+            return default
+        if not isinstance(value, str):
+            raise self.fail(key, f"expected a string, got {type_name(value)}")
+        if choices is not None and value not in choices:
+            raise self.fail(key, f"expected one of {', '.join(choices)}, got \"{value}\"")
+        if pattern is not None and not re.fullmatch(pattern, value):
+            raise self.fail(key, f"expected {hint or 'a value matching ' + pattern}, got \"{value}\"")
+        return value
+
+    def req_str(self, key: str, **kwargs: Any) -> str:
+        value = self.str(key, required=True, **kwargs)
+        assert value is not None
+        return value
+
+    def int(self, key: str, *, default: int, minimum: int, maximum: int | None = None) -> int:
+        value = self._attribute(key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(key, f"expected a whole number, got {type_name(value)}")
+        if value < minimum or (maximum is not None and value > maximum):
+            bounds = f"from {minimum} to {maximum}" if maximum is not None else f"≥ {minimum}"
+            raise self.fail(key, f"expected a whole number {bounds}, got {value}")
+        return value
+
+    def req_int(self, key: str, *, minimum: int) -> int:
+        if self._data.get(key) is None:
+            raise self.fail(key, "is required")
+        return self.int(key, default=minimum, minimum=minimum)
+
+    def number(self, key: str, *, minimum_exclusive: float = 0) -> float:
+        value = self._attribute(key)
+        if value is None:
+            raise self.fail(key, "is required")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(key, f"expected a number, got {type_name(value)}")
+        if value <= minimum_exclusive:
+            raise self.fail(key, f"expected a number > {minimum_exclusive:g}, got {value}")
+        return float(value)
+
+    def bool(self, key: str, *, default: bool) -> bool:
+        value = self._attribute(key)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise self.fail(key, f"expected true or false, got {type_name(value)}")
+        return value
+
+    def str_list(self, key: str) -> tuple[str, ...] | None:
+        value = self._attribute(key)
+        if value is None:
+            return None
+        if not isinstance(value, list):
+            raise self.fail(key, f'expected a list of strings (["a", "b"]), got {type_name(value)}')
+        for i, item in enumerate(value):
+            if not isinstance(item, str):
+                raise self.fail(f"{key}[{i}]", f"expected a string, got {type_name(item)}")
+            if "${" in item:
+                raise self.fail(f"{key}[{i}]", "expressions are not allowed in environment files")
+        if len(set(value)) != len(value):
+            raise self.fail(key, "lists the same value twice")
+        return tuple(value)
+
+    def str_map(self, key: str) -> dict[str, str]:
+        value = self._attribute(key)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.fail(key, f'expected an object ({{ name = "value" }}), got {type_name(value)}')
+        for name, item in value.items():
+            if not isinstance(item, str):
+                raise self.fail(f"{key}.{name}", f"expected a string, got {type_name(item)}")
+        return dict(value)
+
+    def block(self, key: str) -> Node | None:
+        """An unlabelled block that may appear at most once (``dkim { ... }``)."""
+        value = self._take(key)
+        if value is None:
+            return None
+        if not _is_block(value):
+            raise self.fail(key, f"expected a block ({key} {{ ... }}), got {type_name(value)}")
+        if len(value) != 1:
+            raise self.fail(key, f"may appear once, found {len(value)} blocks")
+        body = value[0]
+        if _is_labelled(body):
+            raise self.fail(key, f"expected a block without a label ({key} {{ ... }})")
+        return Node(self.file, self._child(key), body)
+
+    def labelled_blocks(self, key: str, noun: str) -> Iterator[tuple[str, Node]]:
+        """Blocks with one label (``region "eu-central-1" { ... }``), in file order."""
+        value = self._take(key)
+        if value is None:
+            return
+        if not _is_block(value):
+            raise self.fail(key, f'expected {key} "<{noun}>" {{ ... }} blocks, got {type_name(value)}')
+        for body in value:
+            if not _is_labelled(body):
+                raise self.fail(key, f'expected one label: {key} "<{noun}>" {{ ... }}')
+            (label, inner), = body.items()  # fmt: skip
+            if _is_labelled(inner):
+                raise self.fail(f'{key} "{label}"', f'takes one label, got more ({key} "<{noun}>" {{ ... }})')
+            yield label, Node(self.file, self._child(f'{key} "{label}"'), inner)
+
+    def _child(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def finish(self) -> None:
+        unknown = sorted(set(self._data) - self._seen - {_BLOCK_MARK})
+        if unknown:
+            key = unknown[0]
+            close = difflib.get_close_matches(key, sorted(self._seen), n=1)
+            hint = f'; did you mean "{close[0]}"?' if close else ""
+            expected = ", ".join(sorted(self._seen))
+            raise self.fail(key, f"unknown key{hint} (expected one of: {expected})")
+
+
+_BLOCK_MARK = "__is_block__"
+
+
+def _is_block(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(_is_body(v) for v in value)
+
+
+def _is_body(value: Any) -> bool:
+    """A block body: marked itself, or a label wrapping (eventually) a marked body."""
+    if not isinstance(value, dict):
+        return False
+    if value.get(_BLOCK_MARK) is True:
+        return True
+    return len(value) == 1 and _is_body(next(iter(value.values())))
+
+
+def _is_labelled(body: dict[str, Any]) -> bool:
+    return _BLOCK_MARK not in body

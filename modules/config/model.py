@@ -1,0 +1,135 @@
+"""Typed, validated environment configuration: what ``envs/<env>/*.hcl`` says, resolved.
+
+Stack code reads only these frozen dataclasses, never raw HCL dicts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+from modules.identity.props import Dkim, Dmarc, MailFrom
+
+# Regions where SES sends mail (SES endpoints list, 2026). A typo such as "eu-centrl-1" fails.
+SES_REGIONS = frozenset(
+    {
+        "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "ca-west-1",
+        "mx-central-1", "sa-east-1", "eu-central-1", "eu-central-2", "eu-west-1", "eu-west-2",
+        "eu-west-3", "eu-north-1", "eu-south-1", "eu-south-2", "il-central-1", "me-south-1",
+        "me-central-1", "af-south-1", "ap-south-1", "ap-south-2", "ap-northeast-1",
+        "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2",
+        "ap-southeast-3", "ap-southeast-5", "ap-east-2", "us-gov-west-1", "us-gov-east-1",
+    }
+)  # fmt: skip
+
+
+def _frozen(mapping: dict[str, str] | None = None) -> MappingProxyType[str, str]:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegionQuota:
+    """An account's SES sending quota in one region (``GetAccount`` → ``SendQuota``)."""
+
+    name: str
+    max_send_rate: float  # recipients per second
+    max_24_hour_send: int  # recipients per rolling 24 hours
+
+
+@dataclass(frozen=True, kw_only=True)
+class Account:
+    """An AWS account that sends through SES, with the regions it sends from."""
+
+    alias: str
+    id: str
+    regions: tuple[RegionQuota, ...]
+    role_arn: str | None = None  # Default - use the caller's credentials as they are.
+    external_id: str | None = None
+
+    def region(self, name: str) -> RegionQuota | None:
+        return next((r for r in self.regions if r.name == name), None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Domain:
+    """A domain identity and how its DNS is published."""
+
+    name: str
+    account: str
+    regions: tuple[str, ...]  # first one is the home region (plain MAIL FROM, DMARC)
+    source: str  # file that declared it, for messages
+    hosted_zone_id: str | None = None  # None means external DNS: records become an output
+    dkim: Dkim = field(default_factory=Dkim)
+    mail_from: MailFrom | None = field(default_factory=MailFrom)
+    dmarc: Dmarc = field(default_factory=Dmarc)
+    configuration_set: str | None = None
+    dns_ttl_seconds: int = 600
+    tags: MappingProxyType[str, str] = field(default_factory=_frozen)
+
+    @property
+    def dns(self) -> Literal["route53", "external"]:
+        return "external" if self.hosted_zone_id is None else "route53"
+
+    @property
+    def home_region(self) -> str:
+        return self.regions[0]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Backend:
+    """Where each stack keeps its Terraform state. Default: a local file per stack."""
+
+    type: Literal["local", "s3"] = "local"
+    bucket: str | None = None
+    region: str | None = None
+    key_prefix: str = ""  # S3 key is "<key_prefix>/<stack>.tfstate"
+    kms_key_id: str | None = None
+    role_arn: str | None = None
+    use_lockfile: bool = True
+    dynamodb_table: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class StackTarget:
+    """One Terraform stack: everything one environment has in one account and region."""
+
+    environment: str
+    account: Account
+    region: RegionQuota
+    domains: tuple[Domain, ...]
+
+    @property
+    def name(self) -> str:
+        return f"{self.environment}-{self.account.alias}-{self.region.name}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnvConfig:
+    """A whole environment, validated and with every name resolved."""
+
+    environment: str
+    directory: str
+    files: tuple[str, ...]
+    accounts: tuple[Account, ...]
+    domains: tuple[Domain, ...]
+    backend: Backend = field(default_factory=Backend)
+    tags: MappingProxyType[str, str] = field(default_factory=_frozen)
+
+    def account(self, alias: str) -> Account:
+        return next(a for a in self.accounts if a.alias == alias)
+
+    def stacks(self) -> tuple[StackTarget, ...]:
+        """One target per declared (account, region), in declaration order."""
+        return tuple(
+            StackTarget(
+                environment=self.environment,
+                account=account,
+                region=quota,
+                domains=tuple(
+                    d for d in self.domains if d.account == account.alias and quota.name in d.regions
+                ),
+            )
+            for account in self.accounts
+            for quota in account.regions
+        )

@@ -1,0 +1,5 @@
+import sys
+
+from modules.platform.cli import main
+
+sys.exit(main())

@@ -1,0 +1,81 @@
+"""``SesStack``: everything one environment has in one account and region."""
+
+from __future__ import annotations
+
+import re
+from cdktn import LocalBackend, S3Backend, TerraformStack
+from cdktn_provider_aws.provider import AwsProvider, AwsProviderAssumeRole, AwsProviderDefaultTags
+from constructs import Construct
+
+from modules.config.model import Backend, StackTarget
+from modules.identity.construct import DomainIdentity, DomainIdentityProps
+
+# Local state lives outside cdktf.out/ so `make clean` can never delete it.
+LOCAL_STATE_DIR = ".terraform-state"
+
+
+class SesStack(TerraformStack):
+    """One Terraform stack per (environment, account, region): small state, small blast radius."""
+
+    def __init__(
+        self, scope: Construct, target: StackTarget, *, backend: Backend, tags: dict[str, str],
+        state_dir: str,
+    ) -> None:  # fmt: skip
+        super().__init__(scope, target.name)
+        self.target = target
+        account, region = target.account, target.region.name
+        AwsProvider(
+            self,
+            "aws",
+            region=region,
+            # A wrong profile or role must fail the plan, not write into another account.
+            allowed_account_ids=[account.id],
+            assume_role=[AwsProviderAssumeRole(role_arn=account.role_arn, external_id=account.external_id, session_name=f"ses-platform-{target.environment}")]
+            if account.role_arn
+            else None,
+            default_tags=[
+                AwsProviderDefaultTags(
+                    tags={**tags, "environment": target.environment, "managed_by": "ses-platform"}
+                )
+            ],
+        )
+        self._backend(backend, state_dir)
+        self.identities = [
+            DomainIdentity(
+                self,
+                "domain_" + re.sub(r"[^a-z0-9]+", "_", domain.name),
+                DomainIdentityProps(
+                    domain=domain.name,
+                    region=region,
+                    account_id=account.id,
+                    home_region=domain.home_region,
+                    dkim=domain.dkim,
+                    mail_from=domain.mail_from,
+                    dmarc=domain.dmarc,
+                    hosted_zone_id=domain.hosted_zone_id,
+                    configuration_set_name=domain.configuration_set,
+                    dns_ttl_seconds=domain.dns_ttl_seconds,
+                    tags=dict(domain.tags),
+                ),
+            )
+            for domain in target.domains
+        ]
+
+    def _backend(self, backend: Backend, state_dir: str) -> None:
+        name = self.target.name
+        if backend.type == "local":
+            # Relative to the stack folder terraform runs in, so the JSON is machine-independent.
+            LocalBackend(self, path=f"{state_dir}/{name}.tfstate")
+            return
+        key = f"{backend.key_prefix}/{name}.tfstate" if backend.key_prefix else f"{name}.tfstate"
+        S3Backend(
+            self,
+            bucket=backend.bucket or "",
+            key=key,
+            region=backend.region,
+            encrypt=True,
+            kms_key_id=backend.kms_key_id,
+            use_lockfile=backend.use_lockfile,
+            dynamodb_table=backend.dynamodb_table,
+            assume_role={"role_arn": backend.role_arn} if backend.role_arn else None,
+        )

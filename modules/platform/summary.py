@@ -1,0 +1,109 @@
+"""A human summary of a synthesized environment: stacks, resource counts, DNS records."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from modules.platform.stack import SesStack
+
+
+@dataclass(frozen=True)
+class RecordLine:
+    name: str
+    type: str
+    value: str
+
+
+@dataclass(frozen=True)
+class DomainSummary:
+    domain: str
+    dns: str  # "Route 53 zone Z..." or "external DNS: output <name>"
+    records: tuple[RecordLine, ...]
+
+
+@dataclass(frozen=True)
+class StackSummary:
+    name: str
+    account_id: str
+    region: str
+    directory: str
+    resources: dict[str, int]
+    data_sources: dict[str, int]
+    domains: tuple[DomainSummary, ...]
+
+
+def summarize(stacks: list[SesStack], outdir: Path) -> list[StackSummary]:
+    """Read each stack's ``cdk.tf.json``; records come from each identity's ``dns_records``
+    output, where cdktn has already turned tokens into Terraform expressions."""
+    result = []
+    for stack in stacks:
+        directory = outdir / "stacks" / stack.target.name
+        document = json.loads((directory / "cdk.tf.json").read_text())
+        domains = []
+        for identity in stack.identities:
+            zone = identity.props.hosted_zone_id
+            where = f"Route 53 zone {zone}" if zone else f"external DNS: output {identity.slug}_dns_zone_file"
+            output = document["output"][f"{identity.slug}_dns_records"]["value"]
+            records = tuple(RecordLine(r["name"], r["type"], r["value"]) for r in output)
+            domains.append(DomainSummary(identity.props.domain, where, records))
+        result.append(
+            StackSummary(
+                name=stack.target.name,
+                account_id=stack.target.account.id,
+                region=stack.target.region.name,
+                directory=str(directory),
+                resources=_count(document.get("resource", {})),
+                data_sources=_count(document.get("data", {})),
+                domains=tuple(domains),
+            )
+        )
+    return result
+
+
+def _count(blocks: dict[str, dict[str, object]]) -> dict[str, int]:
+    return dict(sorted(Counter({kind: len(items) for kind, items in blocks.items()}).items()))
+
+
+def render(environment: str, summaries: list[StackSummary]) -> str:
+    total = sum(sum(s.resources.values()) for s in summaries)
+    lines = [f"Environment {environment}: {len(summaries)} stack(s), {total} resources"]
+    for s in summaries:
+        lines += ["", f"Stack {s.name}  (account {s.account_id}, {s.region})  → {s.directory}"]
+        lines += [f"  {count:>3} × {kind}" for kind, count in s.resources.items()]
+        lines += [f"  {count:>3} × data.{kind}" for kind, count in s.data_sources.items()]
+        for d in s.domains:
+            lines += ["", f"  {d.domain}  ({d.dns})"]
+            width = max((len(r.name) for r in d.records), default=0)
+            lines += [f"    {r.name:<{width}}  {r.type:<5}  {r.value}" for r in d.records]
+    return "\n".join(lines)
+
+
+def to_json(environment: str, summaries: list[StackSummary]) -> str:
+    return json.dumps(
+        {
+            "environment": environment,
+            "stacks": [
+                {
+                    "name": s.name,
+                    "account_id": s.account_id,
+                    "region": s.region,
+                    "directory": s.directory,
+                    "resources": s.resources,
+                    "data_sources": s.data_sources,
+                    "domains": [
+                        {
+                            "domain": d.domain,
+                            "dns": d.dns,
+                            "records": [vars(r) for r in d.records],
+                        }
+                        for d in s.domains
+                    ],
+                }
+                for s in summaries
+            ],
+        },
+        indent=2,
+    )
