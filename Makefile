@@ -56,8 +56,8 @@ fmt: $(VENV)/.stamp ## format and autofix
 scan: synth $(CHECKOV_VENV)/.stamp ## checkov (built-in + modules/checkov_policies) on every stack of envs/$(ENV)
 	$(PY) -m modules.platform scan --checkov $(CHECKOV) --out $(OUT)
 
-plan apply: synth ## terraform/tofu plan or apply in every stack of envs/$(ENV)
-	$(PY) -m modules.platform $@ --out $(OUT)
+plan apply: $(VENV)/.stamp ## synth, then terraform/tofu plan|apply each stack of envs/$(ENV) (ARGS=...)
+	$(PY) -m modules.platform $@ --env $(ENV) --out $(OUT) -- $(ARGS)
 
 bench: $(VENV)/.stamp ## benchmarks → bench-results/*.json and *.png
 	$(PY) -m pytest tests/bench -q -p no:cacheprovider

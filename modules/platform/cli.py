@@ -1,7 +1,8 @@
-"""``python -m modules.platform synth``: env HCL → Terraform JSON per stack, and a summary.
+"""``python -m modules.platform``: env HCL → Terraform JSON per stack, scan, plan, apply.
 
-Exit codes: 0 done, 2 bad configuration (each problem printed on stderr as
-``<file>: <key path>: <what is wrong>``, no traceback).
+Exit codes: 0 done; 2 bad configuration (each problem on stderr as
+``<file>: <key path>: <what is wrong>``, no traceback) or no terraform/tofu for plan/apply;
+any other code is the failing tool's own.
 """
 
 from __future__ import annotations
@@ -11,6 +12,10 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from modules.config import EnvConfig
 
 # jsii prints a banner for Node 20 on every start; the value is the major version to silence.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -19,22 +24,43 @@ EXIT_CONFIG = 2
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m modules.platform", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    synth = commands.add_parser("synth", help="synthesize an environment into Terraform JSON")
-    synth.add_argument("--env", default="example", help="environment folder under envs/ (default: example)")
-    synth.add_argument("--envs-dir", default=str(REPO_ROOT / "envs"), help="where environments live")
-    synth.add_argument("--out", default=str(REPO_ROOT / "cdktf.out"), help="output folder (replaced)")
+
+    def env_command(name: str, help_: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_)
+        sub.add_argument("--env", default="example", help="folder under envs/ (default: example)")
+        sub.add_argument("--envs-dir", default=str(REPO_ROOT / "envs"), help="where environments live")
+        sub.add_argument("--out", default=str(REPO_ROOT / "cdktf.out"), help="output folder (replaced)")
+        return sub
+
+    synth = env_command("synth", "synthesize an environment and print a summary")
     synth.add_argument("--json", action="store_true", help="print the summary as JSON")
     synth.add_argument("--quiet", action="store_true", help="print nothing on success")
-    check = commands.add_parser("validate", help="only load and validate an environment")
-    check.add_argument("--env", default="example")
-    check.add_argument("--envs-dir", default=str(REPO_ROOT / "envs"))
-    args = parser.parse_args(argv)
+    env_command("validate", "only load and validate an environment")
+    for action in ("plan", "apply"):
+        run = env_command(action, f"synthesize, then terraform/tofu {action} every stack")
+        run.add_argument("extra", nargs="*", help="passed to terraform, e.g. -- -auto-approve")
+    scan = commands.add_parser("scan", help="checkov (built-in + our SES policies) on synthesized stacks")
+    scan.add_argument("--checkov", required=True, help="checkov executable (from its own virtualenv)")
+    scan.add_argument("--out", default=str(REPO_ROOT / "cdktf.out"))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    out = Path(args.out)
+    if args.command == "scan":
+        from modules.platform.scan import run_checkov
+
+        return run_checkov(args.checkov, out)
 
     from modules.config import ConfigError, load_env
+    from modules.platform import terraform
 
+    if args.command in ("plan", "apply") and terraform.find_binary() is None:
+        return terraform.run(args.command, out, args.extra)  # says so before spending a synth
     try:
         env = load_env(Path(args.envs_dir) / args.env, display_root=REPO_ROOT)
     except ConfigError as exc:
@@ -45,20 +71,22 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "validate":
         print(f"{args.env}: valid ({len(env.stacks())} stack(s), {len(env.domains)} domain(s))")
         return 0
-    return _synth(env, Path(args.out), as_json=args.json, quiet=args.quiet)
+    quiet = args.command != "synth" or args.quiet
+    code = _synth(env, out, as_json=args.command == "synth" and args.json, quiet=quiet)
+    if code or args.command == "synth":
+        return code
+    return terraform.run(args.command, out, args.extra)
 
 
-def _synth(env: object, out: Path, *, as_json: bool, quiet: bool) -> int:
-    from modules.config import EnvConfig
+def _synth(env: EnvConfig, out: Path, *, as_json: bool, quiet: bool) -> int:
     from modules.platform.app import build_app
     from modules.platform.summary import render, summarize, to_json
 
-    assert isinstance(env, EnvConfig)
     # Replace the whole output so a stack removed from the env cannot linger and be applied.
     shutil.rmtree(out, ignore_errors=True)
     try:
         app, stacks = build_app(env, out, repo_root=REPO_ROOT)
-    except ValueError as exc:  # a props check the config layer did not catch
+    except ValueError as exc:  # a construct check the config layer did not already make
         print(f"{env.directory}: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     app.synth()
@@ -66,9 +94,8 @@ def _synth(env: object, out: Path, *, as_json: bool, quiet: bool) -> int:
     if as_json:
         print(to_json(env.environment, summaries))
     elif not quiet:
-        print(render(env.environment, summaries))
+        print(render(env.environment, summaries, root=REPO_ROOT))
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,17 +68,36 @@ def _count(blocks: dict[str, dict[str, object]]) -> dict[str, int]:
     return dict(sorted(Counter({kind: len(items) for kind, items in blocks.items()}).items()))
 
 
-def render(environment: str, summaries: list[StackSummary]) -> str:
+# Easy DKIM tokens exist only after apply; name the expression once instead of on every line.
+_TOKEN_RE = re.compile(r"\$\{element\((aws_sesv2_email_identity\.[\w-]+)\.dkim_signing_attributes\[0\]\.tokens, (\d)\)\}")
+
+
+def render(environment: str, summaries: list[StackSummary], *, root: Path | None = None) -> str:
     total = sum(sum(s.resources.values()) for s in summaries)
     lines = [f"Environment {environment}: {len(summaries)} stack(s), {total} resources"]
     for s in summaries:
-        lines += ["", f"Stack {s.name}  (account {s.account_id}, {s.region})  → {s.directory}"]
+        directory = Path(s.directory)
+        if root is not None and directory.is_relative_to(root):
+            directory = directory.relative_to(root)
+        lines += ["", f"Stack {s.name}  (account {s.account_id}, {s.region})  → {directory}/cdk.tf.json"]
         lines += [f"  {count:>3} × {kind}" for kind, count in s.resources.items()]
         lines += [f"  {count:>3} × data.{kind}" for kind, count in s.data_sources.items()]
         for d in s.domains:
             lines += ["", f"  {d.domain}  ({d.dns})"]
-            width = max((len(r.name) for r in d.records), default=0)
-            lines += [f"    {r.name:<{width}}  {r.type:<5}  {r.value}" for r in d.records]
+            tokens: dict[str, str] = {}
+
+            def short(text: str, tokens: dict[str, str] = tokens) -> str:
+                def name(match: re.Match[str]) -> str:
+                    label = f"<dkim-token-{int(match.group(2)) + 1}>"
+                    tokens[label] = match.group(0)
+                    return label
+
+                return _TOKEN_RE.sub(name, text)
+
+            rows = [(r.type, short(r.name), short(r.value)) for r in d.records]
+            width = max((len(name) for _, name, _ in rows), default=0)
+            lines += [f"    {kind:<5}  {name:<{width}}  {value}" for kind, name, value in rows]
+            lines += [f"    where {label} = {expression}" for label, expression in sorted(tokens.items())]
     return "\n".join(lines)
 
 

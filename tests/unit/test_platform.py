@@ -1,0 +1,121 @@
+"""The platform: one stack per (environment, account, region) with its provider, backend, identities."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from modules.config import load_env
+from modules.platform.app import REQUIRED_VERSION, build_app
+from modules.platform.summary import render, summarize
+
+
+def synth_env(name: str, repo_root: Path, out: Path) -> tuple[dict[str, dict[str, Any]], Any]:
+    env = load_env(repo_root / "envs" / name)
+    app, stacks = build_app(env, out, repo_root=repo_root)
+    app.synth()
+    documents = {
+        s.target.name: json.loads((out / "stacks" / s.target.name / "cdk.tf.json").read_text()) for s in stacks
+    }
+    return documents, stacks
+
+
+@pytest.fixture(scope="module")
+def multi_region(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    documents, _ = synth_env("multi-region", repo_root, tmp_path_factory.mktemp("out"))
+    return documents
+
+
+def test_one_stack_per_account_and_region_named_env_account_region(multi_region: dict[str, Any]) -> None:
+    assert list(multi_region) == [
+        "multi-region-media-eu-central-1",
+        "multi-region-media-eu-west-1",
+        "multi-region-shop-us-east-1",
+    ]
+
+
+def test_each_stack_provider_is_pinned_to_its_account_and_assumes_its_role(multi_region: dict[str, Any]) -> None:
+    (provider,) = multi_region["multi-region-shop-us-east-1"]["provider"]["aws"]
+    assert provider["region"] == "us-east-1"
+    assert provider["allowed_account_ids"] == ["222222222222"]
+    assert provider["assume_role"] == [
+        {
+            "role_arn": "arn:aws:iam::222222222222:role/ses-platform-terraform",
+            "external_id": "ses-platform",
+            "session_name": "ses-platform-multi-region",
+        }
+    ]
+
+
+def test_environment_tags_become_provider_default_tags(multi_region: dict[str, Any]) -> None:
+    (provider,) = multi_region["multi-region-media-eu-west-1"]["provider"]["aws"]
+    assert provider["default_tags"] == [
+        {
+            "tags": {
+                "team": "platform",
+                "cost_center": "email",
+                "environment": "multi-region",
+                "managed_by": "ses-platform",
+            }
+        }
+    ]
+
+
+def test_s3_backend_gets_one_encrypted_key_per_stack_with_native_locking(multi_region: dict[str, Any]) -> None:
+    terraform = multi_region["multi-region-media-eu-west-1"]["terraform"]
+    assert terraform["backend"]["s3"] == {
+        "bucket": "acme-ses-terraform-state",
+        "key": "ses-platform/multi-region/multi-region-media-eu-west-1.tfstate",
+        "region": "eu-central-1",
+        "encrypt": True,
+        "kms_key_id": "alias/terraform-state",
+        "use_lockfile": True,
+    }
+    assert terraform["required_version"] == REQUIRED_VERSION
+
+
+def test_a_domain_in_two_regions_is_an_identity_in_both_stacks(multi_region: dict[str, Any]) -> None:
+    identities = {
+        stack: set(document["resource"]["aws_sesv2_email_identity"]) for stack, document in multi_region.items()
+    }
+    assert identities == {
+        "multi-region-media-eu-central-1": {"news_example_at"},
+        "multi-region-media-eu-west-1": {"news_example_at"},
+        "multi-region-shop-us-east-1": {"orders_shop_example_com", "partner_example_net"},
+    }
+
+
+def test_local_backend_keeps_state_outside_the_output_folder(repo_root: Path, tmp_path: Path) -> None:
+    documents, _ = synth_env("example", repo_root, tmp_path / "out")
+    (document,) = documents.values()
+    path = document["terraform"]["backend"]["local"]["path"]
+    stack_dir = tmp_path / "out" / "stacks" / "example-media-eu-central-1"
+    resolved = (stack_dir / path).resolve()
+    assert resolved == repo_root.resolve() / ".terraform-state" / "example-media-eu-central-1.tfstate"
+    assert not Path(path).is_absolute()  # the JSON must not depend on where the repo is checked out
+
+
+def test_summary_lists_resources_and_every_dns_record_with_its_expression(repo_root: Path, tmp_path: Path) -> None:
+    _, stacks = synth_env("example", repo_root, tmp_path / "out")
+    (summary,) = summarize(stacks, tmp_path / "out")
+    assert summary.resources == {
+        "aws_route53_record": 6,
+        "aws_sesv2_email_identity": 2,
+        "aws_sesv2_email_identity_mail_from_attributes": 2,
+    }
+    shop = next(d for d in summary.domains if d.domain == "shop.example.com")
+    assert shop.dns == "external DNS: output shop_example_com_dns_zone_file"
+    assert [(r.type, r.name) for r in shop.records][3:] == [
+        ("MX", "bounce.shop.example.com"),
+        ("TXT", "bounce.shop.example.com"),
+        ("TXT", "_dmarc.shop.example.com"),
+    ]
+    text = render("example", [summary])
+    assert "CNAME  <dkim-token-1>._domainkey.news.example.at  <dkim-token-1>.dkim.amazonses.com" in text
+    assert (
+        "where <dkim-token-1> = "
+        "${element(aws_sesv2_email_identity.news_example_at.dkim_signing_attributes[0].tokens, 0)}"
+    ) in text
