@@ -10,12 +10,14 @@ only reliable way to tell ``dkim { tags = {...} }`` from a labelled block or fro
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import hcl2
+from lark import Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 
@@ -31,26 +33,70 @@ class Invalid(Exception):
     """A single problem, raised inside a block and collected by the loader."""
 
 
-_OPTIONS = hcl2.SerializationOptions(
-    strip_string_quotes=True, explicit_blocks=True, with_comments=False
-)
+_OPTIONS = hcl2.SerializationOptions(strip_string_quotes=True, explicit_blocks=True, with_comments=False)
 
 
 def parse_file(path: Path, display: str) -> dict[str, Any]:
-    """Parse one HCL file; a syntax error becomes ``Invalid`` with line and column."""
+    """Parse one HCL file; a syntax error becomes ``Invalid`` with line and column.
+
+    An attribute set twice in one block is an error here (Terraform rejects it too): the parsed
+    dict would silently keep the last value, so it is caught on the parse tree.
+    """
+    raw = path.read_bytes()
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: editors on Windows may start the file with a byte order mark.
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise Invalid(f"{display}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        line = raw[: exc.start].count(b"\n") + 1
+        raise Invalid(
+            f"{display}:{line}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8"
+        ) from None
     try:
-        data = hcl2.loads(text, serialization_options=_OPTIONS)
+        tree = hcl2.parses_to_tree(text)
     except UnexpectedInput as exc:
         raise Invalid(f"{display}:{_position(exc)}: syntax error: {_describe(exc)}") from None
+    except Exception as exc:  # python-hcl2 raises plain errors for some bad literals
+        raise Invalid(f"{display}: syntax error: {exc}") from None
+    for body in tree.children:
+        _check_attributes_once(body, display, "")
+    try:
+        data = hcl2.serialize(hcl2.transform(tree), serialization_options=_OPTIONS)
     except Exception as exc:  # python-hcl2 raises plain errors for some bad literals
         raise Invalid(f"{display}: syntax error: {exc}") from None
     if not isinstance(data, dict):
         raise Invalid(f"{display}: expected attributes and blocks at the top level")
     return data
+
+
+def _check_attributes_once(body: Any, display: str, path: str) -> None:
+    """Reject an attribute set twice in one block body, naming the key path and both lines."""
+    if not isinstance(body, Tree) or body.data != "body":
+        return
+    first_line: dict[str, int] = {}
+    for child in body.children:
+        if not isinstance(child, Tree):
+            continue
+        if child.data == "attribute":
+            name = _tree_text(child.children[0])
+            line = int(getattr(child.meta, "line", 0))
+            if name in first_line:
+                key = f"{path}.{name}" if path else name
+                raise Invalid(
+                    f"{display}: {key}: set twice in one block (lines {first_line[name]} and {line}); keep one"
+                )
+            first_line[name] = line
+        elif child.data == "block":
+            parts = [c for c in child.children if isinstance(c, Tree) and c.data != "body"]
+            name = _tree_text(parts[0])
+            labels = "".join(f' "{_tree_text(label)}"' for label in parts[1:])
+            key = f"{path}.{name}{labels}" if path else f"{name}{labels}"
+            for inner in child.children:
+                _check_attributes_once(inner, display, key)
+
+
+def _tree_text(node: Any) -> str:
+    """The source text of an identifier or a plain string label, without quotes."""
+    return "".join(str(t) for t in node.scan_values(lambda t: isinstance(t, Token) and t.type != "DBLQUOTE"))
 
 
 def _position(exc: UnexpectedInput) -> str:
@@ -64,12 +110,23 @@ def _describe(exc: UnexpectedInput) -> str:
         token = exc.token
         if token.type == "$END":
             return "unexpected end of file (an unclosed block or string?)"
-        return f"unexpected {str(token.value).strip() or token.type!r}"
+        found = f"unexpected {_snippet(str(token.value)) or token.type!r}"
+        if set(exc.expected or ()) == {"LBRACE"}:
+            # `policy "reject"` parses as the header of a block named policy.
+            return f'{found}: a name and a label start a block (expected "{{"); for an attribute write name = value'
+        return found
     if isinstance(exc, UnexpectedCharacters):
         return f"unexpected character {exc.char!r}"
     if isinstance(exc, UnexpectedEOF):
         return "unexpected end of file (an unclosed block or string?)"
     return type(exc).__name__
+
+
+def _snippet(text: str) -> str:
+    """The first line of a token, shortened: the lexer may hand back the rest of the file."""
+    lines = text.strip().splitlines()
+    first = lines[0] if lines else ""
+    return first if len(first) <= 40 else first[:40] + "..."
 
 
 def type_name(value: object) -> str:
@@ -115,6 +172,11 @@ class Node:
         self._seen.add(key)
         value = self._data.get(key)
         if isinstance(value, str) and "${" in value:
+            # python-hcl2 hands numbers in exponent form (1e6) back as expressions.
+            number = _EXPONENT_NUMBER.fullmatch(value)
+            parsed = float(number.group(1)) if number else math.inf
+            if math.isfinite(parsed):
+                return int(parsed) if parsed.is_integer() else parsed
             raise self.fail(key, "expressions are not allowed in environment files; write the value")
         return value
 
@@ -136,9 +198,9 @@ class Node:
         if not isinstance(value, str):
             raise self.fail(key, f"expected a string, got {type_name(value)}")
         if choices is not None and value not in choices:
-            raise self.fail(key, f"expected one of {', '.join(choices)}, got \"{value}\"")
+            raise self.fail(key, f'expected one of {", ".join(choices)}, got "{value}"')
         if pattern is not None and not re.fullmatch(pattern, value):
-            raise self.fail(key, f"expected {hint or 'a value matching ' + pattern}, got \"{value}\"")
+            raise self.fail(key, f'expected {hint or "a value matching " + pattern}, got "{value}"')
         return value
 
     def req_str(self, key: str, **kwargs: Any) -> str:
@@ -204,6 +266,8 @@ class Node:
         for name, item in value.items():
             if not isinstance(item, str):
                 raise self.fail(f"{key}.{name}", f"expected a string, got {type_name(item)}")
+            if "${" in item or "${" in name:
+                raise self.fail(f"{key}.{name}", "expressions are not allowed in environment files")
         return dict(value)
 
     def block(self, key: str) -> Node | None:
@@ -238,17 +302,20 @@ class Node:
     def _child(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path else key
 
-    def finish(self) -> None:
-        unknown = sorted(set(self._data) - self._seen - {_BLOCK_MARK})
+    def finish(self, known: tuple[str, ...] = ()) -> None:
+        """Reject keys no getter consumed; ``known`` keys count as consumed (read elsewhere)."""
+        allowed = self._seen | set(known)
+        unknown = sorted(set(self._data) - allowed - {_BLOCK_MARK})
         if unknown:
             key = unknown[0]
-            close = difflib.get_close_matches(key, sorted(self._seen), n=1)
+            close = difflib.get_close_matches(key, sorted(allowed), n=1)
             hint = f'; did you mean "{close[0]}"?' if close else ""
-            expected = ", ".join(sorted(self._seen))
+            expected = ", ".join(sorted(allowed))
             raise self.fail(key, f"unknown key{hint} (expected one of: {expected})")
 
 
 _BLOCK_MARK = "__is_block__"
+_EXPONENT_NUMBER = re.compile(r"\$\{(-?[0-9]+(?:\.[0-9]+)?[eE][+-]?[0-9]+)\}")
 
 
 def _is_block(value: Any) -> bool:

@@ -34,7 +34,9 @@ REGION = """
 ZONE = 'hosted_zone_id = "Z0123456789ABCDEFGHIJ"'
 
 
-def account(body: str = "", *, alias: str = "media", ident: str = 'id = "111111111111"', region: str = REGION) -> str:
+def account(
+    body: str = "", *, alias: str = "media", ident: str = 'id = "111111111111"', region: str = REGION
+) -> str:
     return f'account "{alias}" {{\n  {ident}\n{body}\n{region}}}\n'
 
 
@@ -114,7 +116,11 @@ def test_example_declares_two_domains_in_file_order(example: EnvConfig) -> None:
 
 def test_domain_without_dkim_block_gets_easy_dkim_rsa_2048(example: EnvConfig) -> None:
     shop = example.domains[1]
-    assert (shop.dkim.mode, shop.dkim.signing_key_length, shop.dkim.selector) == ("easy", "RSA_2048_BIT", None)
+    assert (shop.dkim.mode, shop.dkim.signing_key_length, shop.dkim.selector) == (
+        "easy",
+        "RSA_2048_BIT",
+        None,
+    )
 
 
 def test_domain_without_mail_from_block_gets_bounce_subdomain_with_use_default_value(
@@ -122,7 +128,10 @@ def test_domain_without_mail_from_block_gets_bounce_subdomain_with_use_default_v
 ) -> None:
     shop = example.domains[1]
     assert shop.mail_from is not None
-    assert (shop.mail_from.subdomain, shop.mail_from.behavior_on_mx_failure) == ("bounce", "USE_DEFAULT_VALUE")
+    assert (shop.mail_from.subdomain, shop.mail_from.behavior_on_mx_failure) == (
+        "bounce",
+        "USE_DEFAULT_VALUE",
+    )
 
 
 def test_example_dmarc_record_value_carries_policy_pct_and_rua(example: EnvConfig) -> None:
@@ -168,7 +177,9 @@ def test_multi_region_accounts_keep_ids_roles_and_external_id(multi: EnvConfig) 
 
 
 def test_multi_region_quotas_are_kept_per_account_and_region(multi: EnvConfig) -> None:
-    quotas = [(a.alias, r.name, r.max_send_rate, r.max_24_hour_send) for a in multi.accounts for r in a.regions]
+    quotas = [
+        (a.alias, r.name, r.max_send_rate, r.max_24_hour_send) for a in multi.accounts for r in a.regions
+    ]
     assert quotas == [
         ("media", "eu-central-1", 100.0, 500000),
         ("media", "eu-west-1", 50.0, 200000),
@@ -244,7 +255,10 @@ def test_home_region_is_the_first_listed_region_not_the_alphabetical_first(tmp_p
 def test_domain_limited_to_one_region_is_absent_from_the_other_regions_stack(tmp_path: Path) -> None:
     two_regions = region("eu-central-1") + region("eu-west-1")
     env = load_tmp(tmp_path, ses(account(region=two_regions), domain('regions = ["eu-west-1"]')))
-    assert {s.name: len(s.domains) for s in env.stacks()} == {"bad-media-eu-central-1": 0, "bad-media-eu-west-1": 1}
+    assert {s.name: len(s.domains) for s in env.stacks()} == {
+        "bad-media-eu-central-1": 0,
+        "bad-media-eu-west-1": 1,
+    }
 
 
 def test_byodkim_with_allow_private_key_in_state_is_accepted(tmp_path: Path) -> None:
@@ -257,6 +271,26 @@ def test_byodkim_with_allow_private_key_in_state_is_accepted(tmp_path: Path) -> 
 def test_mail_from_disabled_leaves_the_domain_without_mail_from(tmp_path: Path) -> None:
     env = load_tmp(tmp_path, ses(account(), domain("mail_from {\n enabled = false\n}")))
     assert env.domains[0].mail_from is None
+
+
+def test_mail_from_disabled_still_accepts_its_other_settings(tmp_path: Path) -> None:
+    disabled = 'mail_from {\n enabled = false\n subdomain = "mail"\n}'
+    env = load_tmp(tmp_path, ses(account(), domain(disabled)))
+    assert env.domains[0].mail_from is None
+
+
+def test_number_in_exponent_form_is_read_as_a_number(tmp_path: Path) -> None:
+    quota = region(body="max_send_rate = 1.5e2\nmax_24_hour_send = 1e6")
+    env = load_tmp(tmp_path, ses(account(region=quota)))
+    assert (env.accounts[0].regions[0].max_send_rate, env.accounts[0].regions[0].max_24_hour_send) == (
+        150.0,
+        1000000,
+    )
+
+
+def test_file_starting_with_a_byte_order_mark_loads(tmp_path: Path) -> None:
+    files: dict[str, str | bytes] = {"ses.hcl": b"\xef\xbb\xbf" + (ENV_LINE + account()).encode()}
+    assert load_tmp(tmp_path, files).environment == BAD
 
 
 @pytest.mark.parametrize(
@@ -279,7 +313,9 @@ def test_loaded_config_objects_are_frozen(multi: EnvConfig, what: str, pick: obj
         setattr(obj, name, "changed")
 
 
-@pytest.mark.parametrize("pick", [lambda env: env.tags, lambda env: env.domains[2].tags], ids=["env", "domain"])
+@pytest.mark.parametrize(
+    "pick", [lambda env: env.tags, lambda env: env.domains[2].tags], ids=["env", "domain"]
+)
 def test_loaded_tag_mappings_are_read_only(multi: EnvConfig, pick: object) -> None:
     tags = pick(multi)  # type: ignore[operator]
     with pytest.raises(TypeError):
@@ -319,15 +355,22 @@ BAD_CASES = [
         "syntax_error_has_line_and_column",
         ses(account(), domain('dmarc {\n  policy "reject"\n}')),
         "ses.hcl",
-        ":16:10: syntax error",
-        ('"reject"',),
+        ":17:1: syntax error",
+        ("unexpected '}'", "for an attribute write name = value"),
+    ),
+    Bad(
+        "doubled_equals_sign_is_a_syntax_error_at_its_column",
+        ses(account(region=region(body="max_send_rate = = 100\nmax_24_hour_send = 5"))),
+        "ses.hcl",
+        ":6:17: syntax error",
+        ("unexpected '= 100'",),
     ),
     Bad(
         "unclosed_block_is_a_syntax_error",
         ses(account(), 'domain "news.example.at" {\n  account = "media"\n'),
         "ses.hcl",
-        ": syntax error",
-        ("unexpected end of file",),
+        ":14:1: syntax error",
+        ("unexpected end of file", "unclosed block"),
     ),
     Bad(
         "unknown_top_level_block",
@@ -396,7 +439,7 @@ BAD_CASES = [
     ),
     Bad(
         "block_where_attribute_expected",
-        ses(account(), domain("tags {\n  team = \"mail\"\n}")),
+        ses(account(), domain('tags {\n  team = "mail"\n}')),
         "ses.hcl",
         f": {DOM}.tags: ",
         ("expected an attribute (tags = ...), got a block",),
@@ -447,14 +490,14 @@ BAD_CASES = [
         "dmarc_rua_without_mailto",
         ses(account(), domain('dmarc {\n  rua = ["dmarc@example.at"]\n}')),
         "ses.hcl",
-        f": {DOM}.dmarc.rua[0]: ",
+        f": {DOM}.dmarc.rua: ",
         ("mailto:", "dmarc@example.at"),
     ),
     Bad(
         "dmarc_ruf_with_bad_address",
         ses(account(), domain('dmarc {\n  ruf = ["mailto:a@example.at", "mailto:forensics"]\n}')),
         "ses.hcl",
-        f": {DOM}.dmarc.ruf[1]: ",
+        f": {DOM}.dmarc.ruf: ",
         ("mailto:", "mailto:forensics"),
     ),
     Bad(
@@ -661,8 +704,61 @@ BAD_CASES = [
         ("expressions are not allowed",),
     ),
     Bad(
+        "interpolation_in_a_list_item",
+        ses(account(), domain("regions = [var.region]")),
+        "ses.hcl",
+        f": {DOM}.regions[0]: ",
+        ("expressions are not allowed",),
+    ),
+    Bad(
+        "arithmetic_in_a_value",
+        ses(account(), domain("dmarc {\n  pct = 10 + 5\n}")),
+        "ses.hcl",
+        f": {DOM}.dmarc.pct: ",
+        ("expressions are not allowed",),
+    ),
+    Bad(
+        "dmarc_alignment_not_r_or_s",
+        ses(account(), domain('dmarc {\n  adkim = "strict"\n}')),
+        "ses.hcl",
+        f": {DOM}.dmarc.adkim: ",
+        ('expected one of r, s, got "strict"',),
+    ),
+    Bad(
+        "byodkim_selector_not_a_dns_label",
+        ses(account(), domain('dkim {\n selector = "s_1"\n private_key_secret = "k"\n}')),
+        "ses.hcl",
+        f": {DOM}.dkim.selector: ",
+        ("must be a DNS label", "s_1"),
+    ),
+    Bad(
+        "byodkim_public_key_without_selector",
+        ses(account(), domain('dkim {\n  public_key = "MIIBIjANBg=="\n}')),
+        "ses.hcl",
+        f": {DOM}.dkim.selector: ",
+        ("is required", "BYODKIM"),
+    ),
+    Bad(
+        "byodkim_with_signing_key_length",
+        ses(account(), domain(f'dkim {{\n {BYO}\n signing_key_length = "RSA_2048_BIT"\n}}')),
+        "ses.hcl",
+        f": {DOM}.dkim.signing_key_length: ",
+        ("is for Easy DKIM",),
+    ),
+    Bad(
+        "mail_from_subdomain_with_underscore",
+        ses(account(), domain('mail_from {\n  subdomain = "_bounce"\n}')),
+        "ses.hcl",
+        f": {DOM}.mail_from.subdomain: ",
+        ("must be a DNS label", "_bounce"),
+    ),
+    Bad(
         "two_backend_blocks",
-        ses(account(), 'backend "local" {\n}', 'backend "s3" {\n  bucket = "b-1"\n  region = "eu-central-1"\n}'),
+        ses(
+            account(),
+            'backend "local" {\n}',
+            'backend "s3" {\n  bucket = "b-1"\n  region = "eu-central-1"\n}',
+        ),
         "ses.hcl",
         ': backend "s3": ',
         ("a second backend", "the first is in bad/ses.hcl"),
@@ -704,10 +800,10 @@ BAD_CASES = [
     ),
     Bad(
         "non_utf8_file",
-        {"ses.hcl": (ENV_LINE + account()).encode() + b'# caf\xe9 \xff\n'},
+        {"ses.hcl": (ENV_LINE + account()).encode() + b"# caf\xe9 \xff\n"},
         "ses.hcl",
-        ": not UTF-8 text",
-        ("invalid",),
+        f":{(ENV_LINE + account()).count(chr(10)) + 1}: not UTF-8 text",
+        ("invalid", "save it as UTF-8"),
     ),
     Bad(
         "attribute_set_twice_in_one_block",
@@ -715,6 +811,13 @@ BAD_CASES = [
         "ses.hcl",
         f": {REG}.max_send_rate: ",
         ("set twice",),
+    ),
+    Bad(
+        "environment_set_twice_in_one_file",
+        {"ses.hcl": ENV_LINE + 'environment = "prod"\n' + account()},
+        "ses.hcl",
+        ": environment: ",
+        ("set twice in one block (lines 1 and 2)",),
     ),
     Bad(
         "regions_listed_twice",
@@ -746,7 +849,7 @@ BAD_CASES = [
     ),
     Bad(
         "account_block_without_label",
-        ses("account {\n  id = \"111111111111\"\n}"),
+        ses('account {\n  id = "111111111111"\n}'),
         "ses.hcl",
         ": account: ",
         ('expected one label: account "<alias>"',),
@@ -797,7 +900,7 @@ def test_problems_in_independent_blocks_are_all_reported_at_once(tmp_path: Path)
     }
     problems = problems_of(tmp_path, files)
     assert [p.split(": ")[0:2] for p in problems] == [
-        [f"{BAD}/accounts.hcl", f'{ACC}.id'],
+        [f"{BAD}/accounts.hcl", f"{ACC}.id"],
         [f"{BAD}/accounts.hcl", 'account "shop".region "eu-centrl-1"'],
         [f"{BAD}/domains.hcl", f"{DOM}.dmarc.pct"],
         [f"{BAD}/domains.hcl", 'domain "Shop.example.com"'],
@@ -842,7 +945,7 @@ def test_cli_validate_on_a_bad_env_exits_2_with_the_problem_on_stderr(tmp_path: 
     write_env(tmp_path, ses(account(), domain("dmarc {\n  pct = 150\n}")))
     result = run_cli("validate", "--env", BAD, "--envs-dir", str(tmp_path))
     assert result.returncode == 2, result.stderr
-    assert f'{BAD}/ses.hcl: {DOM}.dmarc.pct: expected a whole number from 0 to 100, got 150' in result.stderr
+    assert f"{BAD}/ses.hcl: {DOM}.dmarc.pct: expected a whole number from 0 to 100, got 150" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
 
 
@@ -854,3 +957,9 @@ def test_cli_synth_on_a_bad_env_exits_2_without_traceback_or_output(tmp_path: Pa
     assert f"{BAD}/ses.hcl: {ACC}.id: expected a 12-digit AWS account id" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert not out.exists()
+
+
+def test_cli_validate_on_a_good_env_exits_0_and_counts_stacks_and_domains() -> None:
+    result = run_cli("validate", "--env", "multi-region")
+    assert result.returncode == 0, result.stderr
+    assert "multi-region: valid (3 stack(s), 3 domain(s))" in result.stdout
