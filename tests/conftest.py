@@ -23,7 +23,7 @@ def repo_root() -> Path:
 @pytest.fixture
 def synth() -> Callable[..., dict[str, Any]]:
     """Build constructs inside a fresh stack with ``build(stack)`` and return the stack JSON."""
-    from cdktn import Testing, TerraformStack
+    from cdktn import TerraformStack, Testing
     from cdktn_provider_aws.provider import AwsProvider
 
     def run(build: Callable[[Any], object], region: str = "eu-central-1") -> dict[str, Any]:

@@ -9,6 +9,7 @@ only reliable way to tell ``dkim { tags = {...} }`` from a labelled block or fro
 
 from __future__ import annotations
 
+import builtins
 import difflib
 import math
 import re
@@ -29,7 +30,7 @@ class ConfigError(Exception):
         super().__init__("\n".join(problems))
 
 
-class Invalid(Exception):
+class Invalid(Exception):  # noqa: N818 - a problem in the input, collected, not a program error
     """A single problem, raised inside a block and collected by the loader."""
 
 
@@ -81,9 +82,8 @@ def _check_attributes_once(body: Any, display: str, path: str) -> None:
             line = int(getattr(child.meta, "line", 0))
             if name in first_line:
                 key = f"{path}.{name}" if path else name
-                raise Invalid(
-                    f"{display}: {key}: set twice in one block (lines {first_line[name]} and {line}); keep one"
-                )
+                lines = f"lines {first_line[name]} and {line}"
+                raise Invalid(f"{display}: {key}: set twice in one block ({lines}); keep one")
             first_line[name] = line
         elif child.data == "block":
             parts = [c for c in child.children if isinstance(c, Tree) and c.data != "body"]
@@ -113,7 +113,8 @@ def _describe(exc: UnexpectedInput) -> str:
         found = f"unexpected {_snippet(str(token.value)) or token.type!r}"
         if set(exc.expected or ()) == {"LBRACE"}:
             # `policy "reject"` parses as the header of a block named policy.
-            return f'{found}: a name and a label start a block (expected "{{"); for an attribute write name = value'
+            hint = 'a name and a label start a block (expected "{"); for an attribute write name = value'
+            return f"{found}: {hint}"
         return found
     if isinstance(exc, UnexpectedCharacters):
         return f"unexpected character {exc.char!r}"
@@ -129,7 +130,7 @@ def _snippet(text: str) -> str:
     return first if len(first) <= 40 else first[:40] + "..."
 
 
-def type_name(value: object) -> str:
+def type_name(value: object) -> str:  # noqa: PLR0911 - one return per kind of value
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -203,12 +204,22 @@ class Node:
             raise self.fail(key, f'expected {hint or "a value matching " + pattern}, got "{value}"')
         return value
 
-    def req_str(self, key: str, **kwargs: Any) -> str:
+    # From here on the methods str, int and bool shadow those names in class scope: annotations
+    # spell out builtins.
+    def req_str(self, key: builtins.str, **kwargs: Any) -> builtins.str:
         value = self.str(key, required=True, **kwargs)
-        assert value is not None
+        if value is None:  # str(required=True) has raised already; this narrows the type
+            raise self.fail(key, "is required")
         return value
 
-    def int(self, key: str, *, default: int, minimum: int, maximum: int | None = None) -> int:
+    def int(
+        self,
+        key: builtins.str,
+        *,
+        default: builtins.int,
+        minimum: builtins.int,
+        maximum: builtins.int | None = None,
+    ) -> builtins.int:
         value = self._attribute(key)
         if value is None:
             return default
@@ -219,12 +230,12 @@ class Node:
             raise self.fail(key, f"expected a whole number {bounds}, got {value}")
         return value
 
-    def req_int(self, key: str, *, minimum: int) -> int:
+    def req_int(self, key: builtins.str, *, minimum: builtins.int) -> builtins.int:
         if self._data.get(key) is None:
             raise self.fail(key, "is required")
         return self.int(key, default=minimum, minimum=minimum)
 
-    def number(self, key: str, *, minimum_exclusive: float = 0) -> float:
+    def number(self, key: builtins.str, *, minimum_exclusive: float = 0) -> float:
         value = self._attribute(key)
         if value is None:
             raise self.fail(key, "is required")
@@ -234,7 +245,7 @@ class Node:
             raise self.fail(key, f"expected a number > {minimum_exclusive:g}, got {value}")
         return float(value)
 
-    def bool(self, key: str, *, default: bool) -> bool:
+    def bool(self, key: builtins.str, *, default: builtins.bool) -> builtins.bool:
         value = self._attribute(key)
         if value is None:
             return default
@@ -242,7 +253,7 @@ class Node:
             raise self.fail(key, f"expected true or false, got {type_name(value)}")
         return value
 
-    def str_list(self, key: str) -> tuple[str, ...] | None:
+    def str_list(self, key: builtins.str) -> tuple[builtins.str, ...] | None:
         value = self._attribute(key)
         if value is None:
             return None
@@ -257,7 +268,7 @@ class Node:
             raise self.fail(key, "lists the same value twice")
         return tuple(value)
 
-    def str_map(self, key: str) -> dict[str, str]:
+    def str_map(self, key: builtins.str) -> dict[builtins.str, builtins.str]:
         value = self._attribute(key)
         if value is None:
             return {}
@@ -270,7 +281,7 @@ class Node:
                 raise self.fail(f"{key}.{name}", "expressions are not allowed in environment files")
         return dict(value)
 
-    def block(self, key: str) -> Node | None:
+    def block(self, key: builtins.str) -> Node | None:
         """An unlabelled block that may appear at most once (``dkim { ... }``)."""
         value = self._take(key)
         if value is None:
@@ -284,7 +295,7 @@ class Node:
             raise self.fail(key, f"expected a block without a label ({key} {{ ... }})")
         return Node(self.file, self._child(key), body)
 
-    def labelled_blocks(self, key: str, noun: str) -> Iterator[tuple[str, Node]]:
+    def labelled_blocks(self, key: builtins.str, noun: builtins.str) -> Iterator[tuple[builtins.str, Node]]:
         """Blocks with one label (``region "eu-central-1" { ... }``), in file order."""
         value = self._take(key)
         if value is None:
@@ -299,10 +310,10 @@ class Node:
                 raise self.fail(f'{key} "{label}"', f'takes one label, got more ({key} "<{noun}>" {{ ... }})')
             yield label, Node(self.file, self._child(f'{key} "{label}"'), inner)
 
-    def _child(self, key: str) -> str:
+    def _child(self, key: builtins.str) -> builtins.str:
         return f"{self.path}.{key}" if self.path else key
 
-    def finish(self, known: tuple[str, ...] = ()) -> None:
+    def finish(self, known: tuple[builtins.str, ...] = ()) -> None:
         """Reject keys no getter consumed; ``known`` keys count as consumed (read elsewhere)."""
         allowed = self._seen | set(known)
         unknown = sorted(set(self._data) - allowed - {_BLOCK_MARK})

@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from modules.config.hcl import ConfigError, Invalid, Node, parse_file
 from modules.config.model import SES_REGIONS, Account, Backend, Domain, EnvConfig, RegionQuota
@@ -34,6 +35,7 @@ ACCOUNT_ID = r"[0-9]{12}"
 ROLE_ARN = r"arn:aws(?:-cn|-us-gov)?:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}"
 HOSTED_ZONE_ID = r"Z[A-Z0-9]{1,31}"
 TOP_LEVEL = ("environment", "tags", "backend", "account", "domain")
+_DEFAULT_MAIL_FROM: MailFrom | None = MailFrom()  # no mail_from block: bounce.<domain>
 
 
 def load_env(directory: str | Path, *, display_root: str | Path | None = None) -> EnvConfig:
@@ -71,10 +73,22 @@ def _display(path: Path, root: Path) -> str:
 
 
 class _Loader:
+    """One pass over every file's top level, then the cross-references between blocks."""
+
     def __init__(self, directory: Path, nodes: list[Node], problems: list[str]) -> None:
         self.directory = directory
         self.nodes = nodes
         self.problems = problems
+        self.environment: tuple[Node, str | None] | None = None
+        self.tags: tuple[Node, dict[str, str] | None] | None = None
+        self.accounts: list[Account] = []
+        self.account_files: dict[str, str] = {}  # alias → file of its first block, valid or not
+        self.broken_accounts: set[str] = set()  # reported already: their domains are not checked again
+        self.accounts_complete = True  # False when some file's account blocks could not be read
+        self.domains: list[Domain] = []
+        self.domain_files: dict[str, str] = {}
+        self.backend: Backend | None = None
+        self.backend_node: Node | None = None
 
     def collect(self, build: Callable[[], T]) -> T | None:
         try:
@@ -84,100 +98,103 @@ class _Loader:
             return None
 
     def load(self) -> EnvConfig:
-        settings: dict[str, tuple[Node, Any]] = {}
-        accounts: list[Account] = []
-        account_files: dict[str, str] = {}  # alias → file of its first block, valid or not
-        broken_accounts: set[str] = set()  # already reported: their domains are not checked again
-        accounts_complete = True
-        domains: list[Domain] = []
-        domain_files: dict[str, str] = {}
-        backend: Backend | None = None
-        backend_node: Node | None = None
         for node in self.nodes:
-            for key in ("environment", "tags"):
-                if node.has(key):
-                    if key in settings:
-                        self.problems.append(str(node.fail(key, f"already set in {settings[key][0].file}")))
-                    else:
-                        value = self.collect(
-                            lambda n=node, k=key: n.str(k) if k == "environment" else n.str_map(k)
-                        )
-                        settings[key] = (node, value)
-            account_blocks = self.collect(lambda n=node: list(n.labelled_blocks("account", "alias")))
-            accounts_complete = accounts_complete and account_blocks is not None
-            for label, body in account_blocks or []:
-                if label in account_files:
-                    self.problems.append(
-                        str(body.fail(None, f"declared twice (first in {account_files[label]})"))
-                    )
-                    continue
-                account_files[label] = body.file
-                account = self.collect(lambda b=body, lab=label: _account(lab, b))
-                if account is None:
-                    broken_accounts.add(label)
-                else:
-                    accounts.append(account)
-            for label, body in (
-                self.collect(lambda n=node: list(n.labelled_blocks("domain", "domain name"))) or []
-            ):
-                if label in domain_files:
-                    self.problems.append(
-                        str(
-                            body.fail(
-                                None, f"declared twice (first in {domain_files[label]}; one block per domain)"
-                            )
-                        )
-                    )
-                    continue
-                domain_files[label] = body.file
-                domain = self.collect(lambda b=body, lab=label: _domain(lab, b))
-                if domain is not None:
-                    domains.append(domain)
-            for label, body in (
-                self.collect(lambda n=node: list(n.labelled_blocks("backend", "local|s3"))) or []
-            ):
-                if backend_node is not None:
-                    self.problems.append(
-                        str(body.fail(None, f"a second backend; the first is in {backend_node.file}"))
-                    )
-                    continue
-                backend_node = body
-                backend = self.collect(lambda b=body, lab=label: _backend(lab, b))
-            self.collect(lambda n=node: n.finish(known=TOP_LEVEL))
+            self._settings(node)
+            self._accounts(node)
+            self._domains(node)
+            self._backend(node)
+            self.collect(partial(node.finish, known=TOP_LEVEL))
 
-        environment = self._environment(settings)
-        tags_node, tags_value = settings.get("tags", (self.nodes[0], None))
-        tags: dict[str, str] = tags_value or {}
-        self.collect(lambda: _check_tags(tags_node, tags, "tags"))
+        environment = self._environment()
+        tags_node, tags_value = self.tags or (self.nodes[0], None)
+        tags = tags_value or {}
+        self.collect(partial(_check_tags, tags_node, tags, "tags"))
         if not any(n.has("account") for n in self.nodes):
             self.problems.append(f"{self.nodes[0].file}: account: at least one account block is required")
-        # A domain of an account whose block is broken (or unreadable) would only repeat that problem.
-        known = {a.alias for a in accounts}
-        checkable = [
-            d
-            for d in domains
-            if d.account not in broken_accounts and (accounts_complete or d.account in known)
-        ]
-        domains = [
-            d for d in (self.collect(lambda d=d: _resolve_domain(d, accounts)) for d in checkable) if d
-        ]
-        if self.problems:
+        domains = self._resolve_domains()
+        if self.problems or environment is None:
             raise ConfigError(self.problems)
-        assert environment is not None
         return EnvConfig(
             environment=environment,
             directory=str(self.directory),
             files=tuple(n.file for n in self.nodes),
-            accounts=tuple(accounts),
+            accounts=tuple(self.accounts),
             domains=tuple(domains),
-            backend=backend or Backend(),
+            backend=self.backend or Backend(),
             tags=_freeze(tags),
         )
 
-    def _environment(self, settings: dict[str, tuple[Node, Any]]) -> str | None:
-        node, name = settings.get("environment", (self.nodes[0], None))
+    def _settings(self, node: Node) -> None:
+        """``environment`` and ``tags``: each may be set in one file only."""
+        if node.has("environment"):
+            if self.environment is not None:
+                self.problems.append(
+                    str(node.fail("environment", f"already set in {self.environment[0].file}"))
+                )
+            else:
+                self.environment = (node, self.collect(partial(node.str, "environment")))
+        if node.has("tags"):
+            if self.tags is not None:
+                self.problems.append(str(node.fail("tags", f"already set in {self.tags[0].file}")))
+            else:
+                self.tags = (node, self.collect(partial(node.str_map, "tags")))
+
+    def _accounts(self, node: Node) -> None:
+        blocks = self.collect(partial(_labelled, node, "account", "alias"))
+        self.accounts_complete = self.accounts_complete and blocks is not None
+        for label, body in blocks or []:
+            if label in self.account_files:
+                self.problems.append(
+                    str(body.fail(None, f"declared twice (first in {self.account_files[label]})"))
+                )
+                continue
+            self.account_files[label] = body.file
+            account = self.collect(partial(_account, label, body))
+            if account is None:
+                self.broken_accounts.add(label)
+            else:
+                self.accounts.append(account)
+
+    def _domains(self, node: Node) -> None:
+        for label, body in self.collect(partial(_labelled, node, "domain", "domain name")) or []:
+            if label in self.domain_files:
+                first = self.domain_files[label]
+                self.problems.append(
+                    str(body.fail(None, f"declared twice (first in {first}; one block per domain)"))
+                )
+                continue
+            self.domain_files[label] = body.file
+            domain = self.collect(partial(_domain, label, body))
+            if domain is not None:
+                self.domains.append(domain)
+
+    def _backend(self, node: Node) -> None:
+        for label, body in self.collect(partial(_labelled, node, "backend", "local|s3")) or []:
+            if self.backend_node is not None:
+                first = self.backend_node.file
+                self.problems.append(str(body.fail(None, f"a second backend; the first is in {first}")))
+                continue
+            self.backend_node = body
+            self.backend = self.collect(partial(_backend, label, body))
+
+    def _resolve_domains(self) -> list[Domain]:
+        # A domain of an account whose block is broken (or unreadable) would only repeat that problem.
+        known = {a.alias for a in self.accounts}
+        resolved = []
+        for domain in self.domains:
+            if domain.account in self.broken_accounts or not (
+                self.accounts_complete or domain.account in known
+            ):
+                continue
+            checked = self.collect(partial(_resolve_domain, domain, self.accounts))
+            if checked is not None:
+                resolved.append(checked)
+        return resolved
+
+    def _environment(self) -> str | None:
+        node, name = self.environment or (self.nodes[0], None)
         if name is None:
-            if "environment" not in settings:
+            if self.environment is None:
                 self.problems.append(
                     f'{node.file}: environment: is required (environment = "{self.directory.name}")'
                 )
@@ -185,14 +202,15 @@ class _Loader:
         if not _matches(NAME, name):
             self.problems.append(str(node.fail("environment", f'expected {NAME_HINT}, got "{name}"')))
         elif name != self.directory.name:
+            folder = f"envs/{self.directory.name}/"
             self.problems.append(
-                str(
-                    node.fail(
-                        "environment", f'"{name}" does not match its folder envs/{self.directory.name}/'
-                    )
-                )
+                str(node.fail("environment", f'"{name}" does not match its folder {folder}'))
             )
         return name
+
+
+def _labelled(node: Node, key: str, noun: str) -> list[tuple[str, Node]]:
+    return list(node.labelled_blocks(key, noun))
 
 
 def _matches(pattern: str, value: str) -> bool:
@@ -278,7 +296,7 @@ def _domain(name: str, node: Node) -> Domain:
         source=node.file,
         hosted_zone_id=hosted_zone_id,
         dkim=_sub(node, "dkim", _dkim, Dkim()),
-        mail_from=_sub(node, "mail_from", _mail_from, MailFrom()),
+        mail_from=_sub(node, "mail_from", _mail_from, _DEFAULT_MAIL_FROM),
         dmarc=_sub(node, "dmarc", _dmarc, Dmarc()),
         configuration_set=node.str(
             "configuration_set", pattern=r"[A-Za-z0-9_-]{1,64}", hint="a configuration set name"

@@ -138,19 +138,13 @@ class DomainIdentity(Construct):
     def dns_zone_file(self) -> str:
         """The records in zone-file form (may contain Terraform expressions)."""
         ttl = self.props.dns_ttl_seconds
-        return "\n".join(
-            f"{r.name}. {ttl} IN {r.type} {_zone_value(r)}" for r in self.dns_records
-        )
+        return "\n".join(f"{r.name}. {ttl} IN {r.type} {_zone_value(r)}" for r in self.dns_records)
 
     def _dkim_attributes(self) -> Sesv2EmailIdentityDkimSigningAttributes:
         dkim = self.props.dkim
         if dkim.mode == "easy":
-            return Sesv2EmailIdentityDkimSigningAttributes(
-                next_signing_key_length=dkim.signing_key_length
-            )
-        key = DataAwsSecretsmanagerSecretVersion(
-            self, "byodkim_key", secret_id=dkim.private_key_secret or ""
-        )
+            return Sesv2EmailIdentityDkimSigningAttributes(next_signing_key_length=dkim.signing_key_length)
+        key = DataAwsSecretsmanagerSecretVersion(self, "byodkim_key", secret_id=dkim.private_key_secret or "")
         key.override_logical_id(f"{self.slug}_byodkim_key")
         return Sesv2EmailIdentityDkimSigningAttributes(
             domain_signing_selector=dkim.selector, domain_signing_private_key=key.secret_string
@@ -237,9 +231,7 @@ class DomainIdentity(Construct):
         ``ses:FromAddress`` condition. Sending with a configuration set also needs the set's
         ARN, so name every set the sender uses.
         """
-        resources = [self.this.arn] + [
-            self.configuration_set_arn(name) for name in configuration_set_names
-        ]
+        resources = [self.this.arn] + [self.configuration_set_arn(name) for name in configuration_set_names]
         statement: dict[str, object] = {
             "Sid": "SendAsIdentity",
             "Effect": "Allow",
@@ -257,7 +249,9 @@ class DomainIdentity(Construct):
 
     def configuration_set_arn(self, name: str) -> str:
         props = self.props
-        return f"arn:{_partition(props.region)}:ses:{props.region}:{props.account_id}:configuration-set/{name}"
+        return (
+            f"arn:{_partition(props.region)}:ses:{props.region}:{props.account_id}:configuration-set/{name}"
+        )
 
     def grant_send(
         self,

@@ -156,7 +156,7 @@ class Dmarc:
 
     def record_value(self) -> str:
         """The TXT value, tags in RFC 7489 order (``v`` and ``p`` first)."""
-        tags = [f"v=DMARC1", f"p={self.policy}"]
+        tags = ["v=DMARC1", f"p={self.policy}"]
         if self.subdomain_policy:
             tags.append(f"sp={self.subdomain_policy}")
         if self.pct != 100:

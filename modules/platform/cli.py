@@ -66,7 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
-        print(f"{len(exc.problems)} problem(s) in environment {args.env!r}; nothing synthesized.", file=sys.stderr)
+        print(
+            f"{len(exc.problems)} problem(s) in environment {args.env!r}; nothing synthesized.",
+            file=sys.stderr,
+        )
         return EXIT_CONFIG
     if args.command == "validate":
         print(f"{args.env}: valid ({len(env.stacks())} stack(s), {len(env.domains)} domain(s))")
@@ -96,6 +99,7 @@ def _synth(env: EnvConfig, out: Path, *, as_json: bool, quiet: bool) -> int:
     elif not quiet:
         print(render(env.environment, summaries, root=REPO_ROOT))
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+
 from cdktn import LocalBackend, S3Backend, TerraformStack
 from cdktn_provider_aws.provider import AwsProvider, AwsProviderAssumeRole, AwsProviderDefaultTags
 from constructs import Construct
@@ -30,7 +31,13 @@ class SesStack(TerraformStack):
             region=region,
             # A wrong profile or role must fail the plan, not write into another account.
             allowed_account_ids=[account.id],
-            assume_role=[AwsProviderAssumeRole(role_arn=account.role_arn, external_id=account.external_id, session_name=f"ses-platform-{target.environment}")]
+            assume_role=[
+                AwsProviderAssumeRole(
+                    role_arn=account.role_arn,
+                    external_id=account.external_id,
+                    session_name=f"ses-platform-{target.environment}",
+                )
+            ]
             if account.role_arn
             else None,
             default_tags=[

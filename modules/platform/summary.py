@@ -69,7 +69,9 @@ def _count(blocks: dict[str, dict[str, object]]) -> dict[str, int]:
 
 
 # Easy DKIM tokens exist only after apply; name the expression once instead of on every line.
-_TOKEN_RE = re.compile(r"\$\{element\((aws_sesv2_email_identity\.[\w-]+)\.dkim_signing_attributes\[0\]\.tokens, (\d)\)\}")
+_TOKEN_RE = re.compile(
+    r"\$\{element\((aws_sesv2_email_identity\.[\w-]+)\.dkim_signing_attributes\[0\]\.tokens, (\d)\)\}"
+)
 
 
 def render(environment: str, summaries: list[StackSummary], *, root: Path | None = None) -> str:
@@ -83,21 +85,7 @@ def render(environment: str, summaries: list[StackSummary], *, root: Path | None
         lines += [f"  {count:>3} × {kind}" for kind, count in s.resources.items()]
         lines += [f"  {count:>3} × data.{kind}" for kind, count in s.data_sources.items()]
         for d in s.domains:
-            lines += ["", f"  {d.domain}  ({d.dns})"]
-            tokens: dict[str, str] = {}
-
-            def short(text: str, tokens: dict[str, str] = tokens) -> str:
-                def name(match: re.Match[str]) -> str:
-                    label = f"<dkim-token-{int(match.group(2)) + 1}>"
-                    tokens[label] = match.group(0)
-                    return label
-
-                return _TOKEN_RE.sub(name, text)
-
-            rows = [(r.type, short(r.name), short(r.value)) for r in d.records]
-            width = max((len(name) for _, name, _ in rows), default=0)
-            lines += [f"    {kind:<5}  {name:<{width}}  {value}" for kind, name, value in rows]
-            lines += [f"    where {label} = {expression}" for label, expression in sorted(tokens.items())]
+            lines += ["", f"  {d.domain}  ({d.dns})", *_record_lines(d.records)]
     return "\n".join(lines)
 
 
@@ -127,3 +115,17 @@ def to_json(environment: str, summaries: list[StackSummary]) -> str:
         },
         indent=2,
     )
+
+
+def _record_lines(records: tuple[RecordLine, ...]) -> list[str]:
+    tokens: dict[str, str] = {}
+
+    def label(match: re.Match[str]) -> str:
+        name = f"<dkim-token-{int(match.group(2)) + 1}>"
+        tokens[name] = match.group(0)
+        return name
+
+    rows = [(r.type, _TOKEN_RE.sub(label, r.name), _TOKEN_RE.sub(label, r.value)) for r in records]
+    width = max((len(name) for _, name, _ in rows), default=0)
+    lines = [f"    {kind:<5}  {name:<{width}}  {value}" for kind, name, value in rows]
+    return lines + [f"    where {name} = {expression}" for name, expression in sorted(tokens.items())]

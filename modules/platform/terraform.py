@@ -49,6 +49,8 @@ def run(action: str, out_dir: Path, extra_args: list[str]) -> int:
         for step in steps:
             code = subprocess.call(step, cwd=directory)  # noqa: S603 - our own argv, no shell
             if code != 0:
-                print(f"{directory.name}: {' '.join(step[1:2])} failed with exit code {code}", file=sys.stderr)
+                print(
+                    f"{directory.name}: {' '.join(step[1:2])} failed with exit code {code}", file=sys.stderr
+                )
                 return code
     return 0

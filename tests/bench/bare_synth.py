@@ -5,8 +5,8 @@ import sys
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from cdktn import App, TerraformStack  # noqa: E402
-from cdktn_provider_aws import (  # noqa: E402, F401 - imported for their cost, as the real synth does
+from cdktn import App, TerraformStack
+from cdktn_provider_aws import (  # noqa: F401 - imported for their cost, as the real synth does
     data_aws_secretsmanager_secret_version,
     iam_role_policy,
     provider,

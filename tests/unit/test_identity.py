@@ -58,7 +58,9 @@ def test_custom_mail_from_gets_mx_to_the_regional_feedback_endpoint_and_spf(synt
     assert mail_from["behavior_on_mx_failure"] == "REJECT_MESSAGE"
     assert mail_from["email_identity"] == "${aws_sesv2_email_identity.news_example_com.email_identity}"
     found = records(document)
-    assert found[("MX", "mail.news.example.com")]["records"] == ["10 feedback-smtp.eu-central-1.amazonses.com"]
+    assert found[("MX", "mail.news.example.com")]["records"] == [
+        "10 feedback-smtp.eu-central-1.amazonses.com"
+    ]
     assert found[("TXT", "mail.news.example.com")]["records"] == ["v=spf1 include:amazonses.com ~all"]
 
 
@@ -77,11 +79,16 @@ def test_without_mail_from_there_is_no_mx_or_spf(synth: Synth) -> None:
 
 def test_dmarc_record_is_built_from_the_config(synth: Synth) -> None:
     dmarc = Dmarc(
-        policy="quarantine", pct=50, rua=("mailto:dmarc@example.com",), ruf=("mailto:f@example.com",), adkim="s"
+        policy="quarantine",
+        pct=50,
+        rua=("mailto:dmarc@example.com",),
+        ruf=("mailto:f@example.com",),
+        adkim="s",
     )
     record = records(build(synth, dmarc=dmarc))[("TXT", "_dmarc.news.example.com")]
     assert record["records"] == [
-        "v=DMARC1; p=quarantine; pct=50; rua=mailto:dmarc@example.com; ruf=mailto:f@example.com; adkim=s; aspf=r"
+        "v=DMARC1; p=quarantine; pct=50; rua=mailto:dmarc@example.com; "
+        "ruf=mailto:f@example.com; adkim=s; aspf=r"
     ]
 
 
@@ -127,7 +134,8 @@ def test_byodkim_reads_the_key_from_secrets_manager_and_publishes_a_split_txt(sy
     identity = document["resource"]["aws_sesv2_email_identity"]["news_example_com"]
     assert identity["dkim_signing_attributes"] == {
         "domain_signing_selector": "s2026",
-        "domain_signing_private_key": "${data.aws_secretsmanager_secret_version.news_example_com_byodkim_key.secret_string}",
+        "domain_signing_private_key": "${data.aws_secretsmanager_secret_version."
+        "news_example_com_byodkim_key.secret_string}",
     }
     found = records(document)
     assert not any(kind == "CNAME" for kind, _ in found)
@@ -170,7 +178,7 @@ def test_grant_send_refuses_a_from_address_on_another_domain(synth: Synth) -> No
         identity = DomainIdentity(stack, "news", props())
         identity.send_policy_json(from_addresses=("ceo@evil.example.org",))
 
-    with pytest.raises(ValueError, match="not on the identity domain news.example.com"):
+    with pytest.raises(ValueError, match=r"not on the identity domain news\.example\.com"):
         synth(build_with_grant)
 
 

@@ -18,7 +18,8 @@ def synth_env(name: str, repo_root: Path, out: Path) -> tuple[dict[str, dict[str
     app, stacks = build_app(env, out, repo_root=repo_root)
     app.synth()
     documents = {
-        s.target.name: json.loads((out / "stacks" / s.target.name / "cdk.tf.json").read_text()) for s in stacks
+        s.target.name: json.loads((out / "stacks" / s.target.name / "cdk.tf.json").read_text())
+        for s in stacks
     }
     return documents, stacks
 
@@ -37,7 +38,9 @@ def test_one_stack_per_account_and_region_named_env_account_region(multi_region:
     ]
 
 
-def test_each_stack_provider_is_pinned_to_its_account_and_assumes_its_role(multi_region: dict[str, Any]) -> None:
+def test_each_stack_provider_is_pinned_to_its_account_and_assumes_its_role(
+    multi_region: dict[str, Any],
+) -> None:
     (provider,) = multi_region["multi-region-shop-us-east-1"]["provider"]["aws"]
     assert provider["region"] == "us-east-1"
     assert provider["allowed_account_ids"] == ["222222222222"]
@@ -64,7 +67,9 @@ def test_environment_tags_become_provider_default_tags(multi_region: dict[str, A
     ]
 
 
-def test_s3_backend_gets_one_encrypted_key_per_stack_with_native_locking(multi_region: dict[str, Any]) -> None:
+def test_s3_backend_gets_one_encrypted_key_per_stack_with_native_locking(
+    multi_region: dict[str, Any],
+) -> None:
     terraform = multi_region["multi-region-media-eu-west-1"]["terraform"]
     assert terraform["backend"]["s3"] == {
         "bucket": "acme-ses-terraform-state",
@@ -79,7 +84,8 @@ def test_s3_backend_gets_one_encrypted_key_per_stack_with_native_locking(multi_r
 
 def test_a_domain_in_two_regions_is_an_identity_in_both_stacks(multi_region: dict[str, Any]) -> None:
     identities = {
-        stack: set(document["resource"]["aws_sesv2_email_identity"]) for stack, document in multi_region.items()
+        stack: set(document["resource"]["aws_sesv2_email_identity"])
+        for stack, document in multi_region.items()
     }
     assert identities == {
         "multi-region-media-eu-central-1": {"news_example_at"},
@@ -98,7 +104,9 @@ def test_local_backend_keeps_state_outside_the_output_folder(repo_root: Path, tm
     assert not Path(path).is_absolute()  # the JSON must not depend on where the repo is checked out
 
 
-def test_summary_lists_resources_and_every_dns_record_with_its_expression(repo_root: Path, tmp_path: Path) -> None:
+def test_summary_lists_resources_and_every_dns_record_with_its_expression(
+    repo_root: Path, tmp_path: Path
+) -> None:
     _, stacks = synth_env("example", repo_root, tmp_path / "out")
     (summary,) = summarize(stacks, tmp_path / "out")
     assert summary.resources == {
