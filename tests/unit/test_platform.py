@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from modules.config import load_env
-from modules.platform.app import REQUIRED_VERSION, build_app
+from modules.platform.app import build_app
 from modules.platform.summary import render, summarize
 
 
@@ -79,7 +79,9 @@ def test_s3_backend_gets_one_encrypted_key_per_stack_with_native_locking(
         "kms_key_id": "alias/terraform-state",
         "use_lockfile": True,
     }
-    assert terraform["required_version"] == REQUIRED_VERSION
+    # Only objects in the terraform block: checkov's terraform_json parser skips a file with a plain
+    # value there (e.g. required_version) and reports it as passing. Users run checkov on this JSON.
+    assert all(isinstance(value, dict) for value in terraform.values())
 
 
 def test_a_domain_in_two_regions_is_an_identity_in_both_stacks(multi_region: dict[str, Any]) -> None:
