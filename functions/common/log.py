@@ -1,0 +1,13 @@
+"""One JSON object per line on stdout: CloudWatch Logs Insights reads the fields directly."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, TextIO
+
+
+def log(event: str, *, level: str = "INFO", stream: TextIO | None = None, **fields: Any) -> None:
+    """Write ``{"level", "event", **fields}``; values that JSON cannot hold become strings."""
+    record = {"level": level, "event": event, **fields}
+    print(json.dumps(record, default=str, separators=(",", ":")), file=stream or sys.stdout)
