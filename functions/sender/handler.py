@@ -1,0 +1,383 @@
+"""The sender: SQS batch → SES ``SendEmail``, within the slice's recipient budget, exactly once.
+
+Each record ends in exactly one of these outcomes (and one log line saying which):
+
+- ``sent``: SES accepted it; the idempotency record holds the SES message id.
+- ``duplicate``: a redelivery of a key already sent; acknowledged, not sent again.
+- ``dead_lettered``: invalid, or refused by SES for good; copied to the DLQ with a reason code.
+- ``ambiguous``: the request may have reached SES (read timeout); flagged in the idempotency
+  record and copied to the DLQ as ``AMBIGUOUS_OUTCOME``; SES has no idempotency token, so it is
+  never resent blind.
+- ``retry``: nothing was sent (throttled, no budget yet, 5xx): handed back as a batch item failure
+  with a backoff visibility timeout.
+- ``held``: nothing was sent and nothing will be for minutes (daily quota, SendingPaused):
+  re-enqueued with a delay and acknowledged, so waiting never burns the DLQ's receive count.
+
+Dependencies (SES, SQS, limiter, idempotency store, clock) are injected, so tests and the
+benchmark run this code unchanged in virtual time.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+import os
+import zlib
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from functions.common.clock import Clock, SystemClock
+from functions.common.log import log
+from functions.common.metrics import emit
+from functions.sender.contract import (
+    EmailMessage,
+    InvalidMessage,
+    ascii_domain,
+    parse_message,
+    send_email_kwargs,
+)
+from functions.sender.errors import Action, Failure, classify
+from functions.sender.ports import (
+    ClaimStatus,
+    IdempotencyStore,
+    RateLimiter,
+    SesClient,
+    SqsClient,
+)
+
+MAX_SQS_DELAY_SECONDS = 900
+MAX_VISIBILITY_SECONDS = 43200
+
+
+@dataclass(frozen=True, kw_only=True)
+class SenderConfig:
+    """Settings of one slice's sender; ``from_env`` reads what the construct sets.
+
+    Attributes:
+        slice_name: the capacity slice; tags every send and names the metrics.
+        dlq_url: where dead-lettered messages go, with their reason code.
+        queue_urls: lane queue ARN → URL (for backoff and re-enqueue).
+        configuration_set: default configuration set. Default - none.
+        allowed_from_domains: domains this slice may send from. Default - any the role allows.
+        max_receive_count: the queues' redrive limit; a retry never uses the last receive.
+        lease_seconds: how long a claimed key stays ours while sending. Default 120.
+        max_wait_seconds: longest in-invocation wait for budget before handing back. Default 5.
+        backoff_base_seconds / backoff_max_seconds: retry delay, doubling per receive.
+        hold_seconds: delay of a held message (daily quota). Default 900 (SQS's maximum).
+        pause_seconds: how long SendingPaused / AccountSuspended stops the slice. Default 900.
+        safety_margin_seconds: no new send starts with less Lambda time than this. Default 5.
+    """
+
+    slice_name: str
+    dlq_url: str
+    queue_urls: Mapping[str, str] = field(default_factory=dict)
+    configuration_set: str | None = None
+    allowed_from_domains: frozenset[str] = frozenset()
+    max_receive_count: int = 5
+    lease_seconds: float = 120.0
+    max_wait_seconds: float = 5.0
+    backoff_base_seconds: int = 2
+    backoff_max_seconds: int = 300
+    hold_seconds: int = 900
+    pause_seconds: float = 900.0
+    safety_margin_seconds: float = 5.0
+    metrics_namespace: str = "SesPlatform"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SenderConfig:
+        # Same form as EmailMessage.from_domain (lower-case, IDN as punycode) so the match is exact.
+        listed = (d.strip() for d in env.get("ALLOWED_FROM_DOMAINS", "").split(","))
+        domains = {ascii_domain(d) or d.lower() for d in listed if d}
+        return cls(
+            slice_name=env["SLICE_NAME"],
+            dlq_url=env["DLQ_URL"],
+            queue_urls=json.loads(env.get("QUEUE_URLS") or "{}"),
+            configuration_set=env.get("CONFIGURATION_SET") or None,
+            allowed_from_domains=frozenset(domains),
+            max_receive_count=int(env.get("MAX_RECEIVE_COUNT", "5")),
+            metrics_namespace=env.get("METRICS_NAMESPACE", "SesPlatform"),
+        )
+
+
+@dataclass
+class SenderDeps:
+    ses: SesClient
+    sqs: SqsClient
+    limiter: RateLimiter
+    store: IdempotencyStore
+    clock: Clock
+
+
+class Outcome(enum.Enum):
+    SENT = "sent"
+    DUPLICATE = "duplicate"
+    DEAD_LETTERED = "dead_lettered"
+    AMBIGUOUS = "ambiguous"
+    RETRY = "retry"
+    HELD = "held"
+
+
+def handle_batch(
+    event: Mapping[str, Any],
+    deps: SenderDeps,
+    config: SenderConfig,
+    *,
+    remaining_seconds: Callable[[], float] = lambda: math.inf,
+) -> dict[str, list[dict[str, str]]]:
+    """Process an SQS batch; returns the partial batch response (records to hand back)."""
+    counts: Counter[str] = Counter()
+    failures: list[dict[str, str]] = []
+    for record in event.get("Records", []):
+        job = _Record(record, deps, config, remaining_seconds, counts)
+        try:
+            outcome = job.process()
+        except Exception as exc:  # a dependency failed (DynamoDB, SQS): hand back, never drop
+            log("record_error", level="ERROR", slice=config.slice_name, message_id=job.id, error=repr(exc))
+            outcome = job.retry(_backoff(job, config), "SENDER_ERROR")
+        counts[outcome.value] += 1
+        if outcome is Outcome.RETRY:
+            failures.append({"itemIdentifier": job.id})
+    emit(
+        config.metrics_namespace,
+        {"Slice": config.slice_name},
+        {_metric_name(k): float(v) for k, v in counts.items()},
+        timestamp_ms=int(deps.clock.now() * 1000),
+    )
+    return {"batchItemFailures": failures}
+
+
+class _Record:
+    """One SQS record on its way to exactly one :class:`Outcome`."""
+
+    def __init__(
+        self,
+        record: Mapping[str, Any],
+        deps: SenderDeps,
+        config: SenderConfig,
+        remaining_seconds: Callable[[], float],
+        counts: Counter[str],
+    ) -> None:
+        self.record = record
+        self.id = str(record.get("messageId", ""))
+        self.body = str(record.get("body", ""))
+        self.deps = deps
+        self.config = config
+        self.remaining = remaining_seconds
+        self.counts = counts
+        self.key: str | None = None
+        attributes = record.get("attributes") or {}
+        self.receive_count = int(attributes.get("ApproximateReceiveCount", "1"))
+        self.queue_url = config.queue_urls.get(str(record.get("eventSourceARN", "")))
+
+    def process(self) -> Outcome:
+        try:
+            message = parse_message(self.body)
+        except InvalidMessage as exc:
+            return self.dead_letter(exc.reason_code, exc.detail)
+        self.key = message.idempotency_key
+        allowed = self.config.allowed_from_domains
+        if allowed and message.from_domain not in allowed:
+            return self.dead_letter(
+                "FROM_DOMAIN_NOT_ALLOWED", f"{message.from_domain} is not a from-domain of this slice"
+            )
+        if self.remaining() < self.config.safety_margin_seconds:
+            return self.retry(0, "LAMBDA_TIME_LOW")
+        return self.claim_and_send(message)
+
+    def claim_and_send(self, message: EmailMessage) -> Outcome:
+        store, key, now = self.deps.store, message.idempotency_key, self.deps.clock.now()
+        claim = store.claim(key, now, self.config.lease_seconds)
+        if claim.status is ClaimStatus.SENT:
+            self.note("duplicate", ses_message_id=claim.ses_message_id)
+            return Outcome.DUPLICATE
+        if claim.status is ClaimStatus.IN_PROGRESS:
+            return self.retry(_backoff(self, self.config), "IN_PROGRESS_ELSEWHERE")
+        if claim.status is ClaimStatus.AMBIGUOUS:
+            return self.dead_letter(
+                "AMBIGUOUS_OUTCOME", claim.reason or "an earlier attempt may have been sent"
+            )
+        if claim.status is ClaimStatus.FAILED:
+            self.note("already_dead_lettered", reason=claim.reason)
+            return Outcome.DEAD_LETTERED
+        blocked = self.wait_for_budget(message.recipient_count)
+        if blocked is not None:
+            store.release(key)
+            return blocked
+        return self.send(message)
+
+    def wait_for_budget(self, recipients: int) -> Outcome | None:
+        """``None`` once the limiter grants ``recipients``; else the outcome to give the record."""
+        clock, waited = self.deps.clock, 0.0
+        while True:
+            now = clock.now()
+            grant = self.deps.limiter.reserve(recipients, now)
+            if grant.granted:
+                return None
+            if grant.paused_until is not None:
+                return self.hold(grant.paused_until - now, "SLICE_PAUSED")
+            wait = max(grant.wait_seconds, 0.005)  # 0 means a lost write race: try again shortly
+            too_long = waited + wait > self.config.max_wait_seconds
+            if too_long or self.remaining() - wait < self.config.safety_margin_seconds:
+                return self.retry(max(1, math.ceil(wait)), "NO_BUDGET_YET")
+            clock.sleep(wait)
+            waited += wait
+
+    def send(self, message: EmailMessage) -> Outcome:
+        deps, key = self.deps, message.idempotency_key
+        kwargs = send_email_kwargs(
+            message,
+            configuration_set=self.config.configuration_set,
+            tags={"idempotency_key": key, "slice": self.config.slice_name, "lane": str(message.lane)},
+        )
+        try:
+            response = deps.ses.send_email(**kwargs)
+        except Exception as exc:
+            return self.failed(classify(exc))
+        ses_message_id = str(response.get("MessageId", ""))
+        try:
+            deps.store.complete(key, ses_message_id, deps.clock.now())
+        except Exception as exc:  # sent for sure: acknowledge; the log keeps the SES message id
+            log("complete_failed", level="ERROR", slice=self.config.slice_name, idempotency_key=key,
+                ses_message_id=ses_message_id, error=repr(exc))  # fmt: skip
+        self.counts["recipients"] += message.recipient_count
+        self.note("sent", ses_message_id=ses_message_id, recipients=message.recipient_count)
+        return Outcome.SENT
+
+    def failed(self, failure: Failure) -> Outcome:
+        store, key, now = self.deps.store, self.key or "", self.deps.clock.now()
+        if failure.throttled:
+            self.counts["throttled"] += 1
+        if failure.action is Action.AMBIGUOUS:
+            store.mark_ambiguous(key, failure.detail, now)
+            return self.dead_letter(failure.reason_code, failure.detail, outcome=Outcome.AMBIGUOUS)
+        if failure.action is Action.DEAD_LETTER:
+            # DLQ copy first: a failed key is acknowledged on redelivery, so it must be in the DLQ.
+            outcome = self.dead_letter(failure.reason_code, failure.detail)
+            if outcome is Outcome.DEAD_LETTERED:
+                store.mark_failed(key, failure.reason_code, now)
+            else:
+                store.release(key)
+            return outcome
+        store.release(key)
+        if failure.action is Action.RETRY:
+            return self.retry(_backoff(self, self.config), failure.reason_code)
+        seconds = self.config.hold_seconds
+        if failure.action is Action.PAUSE:
+            seconds = math.ceil(self.config.pause_seconds)
+            self.counts["slice_paused"] += 1
+        # Daily quota and SendingPaused are account-wide: stop the slice's other senders too.
+        self.deps.limiter.pause(now + seconds, failure.reason_code)
+        return self.hold(seconds, failure.reason_code)
+
+    def dead_letter(
+        self, reason_code: str, detail: str, *, outcome: Outcome = Outcome.DEAD_LETTERED
+    ) -> Outcome:
+        attributes = {
+            "reason_code": reason_code,
+            "reason": detail[:1000] or reason_code,
+            "slice": self.config.slice_name,
+            "source_message_id": self.id or "unknown",
+        }
+        if self.key:
+            attributes["idempotency_key"] = self.key
+        try:
+            self.deps.sqs.send_message(
+                QueueUrl=self.config.dlq_url,
+                MessageBody=self.body or "(empty body)",
+                MessageAttributes={
+                    k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()
+                },
+            )
+        except Exception as exc:  # the DLQ copy is the record of this message: keep the original
+            log("dead_letter_failed", level="ERROR", slice=self.config.slice_name, message_id=self.id,
+                reason_code=reason_code, error=repr(exc))  # fmt: skip
+            return self.retry(_backoff(self, self.config), "DLQ_UNAVAILABLE")
+        self.note(outcome.value, level="WARNING", reason_code=reason_code, reason=detail[:300])
+        return outcome
+
+    def retry(self, delay_seconds: int, reason_code: str) -> Outcome:
+        # The last receive before redrive would dead-letter a message that did nothing wrong:
+        # re-enqueue it instead, which starts its receive count afresh.
+        if self.receive_count >= self.config.max_receive_count - 1 and self.queue_url:
+            return self.hold(max(delay_seconds, 1), reason_code)
+        if self.queue_url and self.record.get("receiptHandle"):
+            try:
+                self.deps.sqs.change_message_visibility(
+                    QueueUrl=self.queue_url,
+                    ReceiptHandle=self.record["receiptHandle"],
+                    VisibilityTimeout=min(max(delay_seconds, 0), MAX_VISIBILITY_SECONDS),
+                )
+            except Exception as exc:  # the queue's own visibility timeout applies instead
+                log("visibility_change_failed", level="WARNING", message_id=self.id, error=repr(exc))
+        self.note("retry", reason_code=reason_code, delay_seconds=delay_seconds)
+        return Outcome.RETRY
+
+    def hold(self, seconds: float, reason_code: str) -> Outcome:
+        if not self.queue_url:
+            return self.retry_without_hold(seconds, reason_code)
+        delay = min(max(math.ceil(seconds), 0), MAX_SQS_DELAY_SECONDS)
+        try:
+            self.deps.sqs.send_message(QueueUrl=self.queue_url, MessageBody=self.body, DelaySeconds=delay)
+        except Exception as exc:
+            log("hold_failed", level="ERROR", message_id=self.id, error=repr(exc))
+            return self.retry_without_hold(seconds, reason_code)
+        self.note("held", reason_code=reason_code, delay_seconds=delay)
+        return Outcome.HELD
+
+    def retry_without_hold(self, seconds: float, reason_code: str) -> Outcome:
+        self.receive_count = 0  # so retry() does not try to hold again
+        return self.retry(min(math.ceil(seconds), MAX_VISIBILITY_SECONDS), reason_code)
+
+    def note(self, event: str, *, level: str = "INFO", **fields: Any) -> None:
+        log(event, level=level, slice=self.config.slice_name, message_id=self.id,
+            idempotency_key=self.key, **fields)  # fmt: skip
+
+
+def _backoff(job: _Record, config: SenderConfig) -> int:
+    """Exponential in the receive count, with jitter stable per message (no thundering herd)."""
+    base = min(config.backoff_max_seconds, config.backoff_base_seconds * 2 ** max(job.receive_count - 1, 0))
+    jitter = zlib.crc32(job.id.encode()) % (base // 2 + 1)
+    return int(min(config.backoff_max_seconds, base + jitter))
+
+
+def _metric_name(outcome: str) -> str:
+    return "".join(part.capitalize() for part in outcome.split("_"))
+
+
+_DEPS: SenderDeps | None = None
+_CONFIG: SenderConfig | None = None
+
+
+def _default_deps() -> tuple[SenderDeps, SenderConfig]:
+    """Clients once per container. SES gets no SDK retries: a retried timeout could send twice."""
+    import boto3
+    from botocore.config import Config
+
+    from functions.sender.idempotency import DynamoDbIdempotencyStore
+    from functions.sender.limiter import DynamoDbLimiter
+
+    config = SenderConfig.from_env(os.environ)
+    table = os.environ["STATE_TABLE"]
+    dynamodb = boto3.client("dynamodb", config=Config(retries={"mode": "standard", "max_attempts": 3}))
+    ses = boto3.client(
+        "sesv2", config=Config(retries={"total_max_attempts": 1}, connect_timeout=3, read_timeout=15)
+    )
+    deps = SenderDeps(
+        ses=ses,
+        sqs=boto3.client("sqs"),
+        limiter=DynamoDbLimiter(dynamodb, table, config.slice_name, float(os.environ["RATE_PER_SECOND"])),
+        store=DynamoDbIdempotencyStore(dynamodb, table, config.slice_name),
+        clock=SystemClock(),
+    )
+    return deps, config
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
+    global _DEPS, _CONFIG  # one set of clients per container, built on first use
+    if _DEPS is None or _CONFIG is None:
+        _DEPS, _CONFIG = _default_deps()
+    remaining: Callable[[], float] = lambda: context.get_remaining_time_in_millis() / 1000  # noqa: E731
+    return handle_batch(event, _DEPS, _CONFIG, remaining_seconds=remaining)

@@ -1,0 +1,332 @@
+"""The sender handler: every record ends sent once, in the DLQ with a reason, or handed back."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutError
+
+from functions.sender.handler import SenderConfig, SenderDeps, handle_batch
+from functions.sender.idempotency import InMemoryIdempotencyStore
+from functions.sender.limiter import InMemoryLimiter
+from functions.sender.ports import ClaimStatus, Reservation
+
+QUEUE_ARN = "arn:aws:sqs:eu-central-1:111111111111:example-at-de-transactional"
+QUEUE_URL = "https://sqs.eu-central-1.amazonaws.com/111111111111/example-at-de-transactional"
+DLQ_URL = "https://sqs.eu-central-1.amazonaws.com/111111111111/example-at-de-dlq"
+T0 = 1_800_000_000.0
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = T0
+        self.slept: list[float] = []
+
+    def now(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.t += seconds
+
+
+class FakeSes:
+    """Answers each call with the next scripted exception, else accepts."""
+
+    def __init__(self, *errors: Exception) -> None:
+        self.errors = list(errors)
+        self.calls: list[dict[str, Any]] = []
+
+    def send_email(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(kwargs)
+        if self.errors:
+            raise self.errors.pop(0)
+        return {"MessageId": f"ses-{len(self.calls)}"}
+
+
+class FakeSqs:
+    def __init__(self, *, fail_dlq: bool = False) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self.visibility: list[dict[str, Any]] = []
+        self.fail_dlq = fail_dlq
+
+    def send_message(self, **kwargs: Any) -> dict[str, Any]:
+        if self.fail_dlq and kwargs["QueueUrl"] == DLQ_URL:
+            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "down"}}, "SendMessage")
+        self.sent.append(kwargs)
+        return {"MessageId": f"sqs-{len(self.sent)}"}
+
+    def change_message_visibility(self, **kwargs: Any) -> dict[str, Any]:
+        self.visibility.append(kwargs)
+        return {}
+
+    def dead_letters(self) -> list[dict[str, str]]:
+        return [
+            {k: v["StringValue"] for k, v in m["MessageAttributes"].items()}
+            for m in self.sent
+            if m["QueueUrl"] == DLQ_URL
+        ]
+
+    def requeued(self) -> list[dict[str, Any]]:
+        return [m for m in self.sent if m["QueueUrl"] == QUEUE_URL]
+
+
+class Harness:
+    def __init__(self, ses: FakeSes | None = None, *, rate: float = 100, **config: Any) -> None:
+        self.clock = FakeClock()
+        self.ses = ses or FakeSes()
+        self.sqs = FakeSqs(fail_dlq=config.pop("fail_dlq", False))
+        self.limiter: Any = InMemoryLimiter(rate)
+        self.store = InMemoryIdempotencyStore()
+        self.config = SenderConfig(
+            slice_name="at-de",
+            dlq_url=DLQ_URL,
+            queue_urls={QUEUE_ARN: QUEUE_URL},
+            configuration_set="transactional",
+            allowed_from_domains=frozenset({"news.example.at"}),
+            **config,
+        )
+
+    def run(self, *bodies: str, receive_count: int = 1, remaining: float = 60.0) -> list[str]:
+        records = [
+            {
+                "messageId": f"m{i}",
+                "receiptHandle": f"rh{i}",
+                "body": body,
+                "attributes": {"ApproximateReceiveCount": str(receive_count)},
+                "eventSourceARN": QUEUE_ARN,
+            }
+            for i, body in enumerate(bodies)
+        ]
+        deps = SenderDeps(
+            ses=self.ses, sqs=self.sqs, limiter=self.limiter, store=self.store, clock=self.clock
+        )
+        result = handle_batch({"Records": records}, deps, self.config, remaining_seconds=lambda: remaining)
+        return [f["itemIdentifier"] for f in result["batchItemFailures"]]
+
+
+def message(key: str = "order-1", recipients: int = 1, **fields: Any) -> str:
+    body = {
+        "version": 1,
+        "idempotency_key": key,
+        "from": "Shop <orders@news.example.at>",
+        "to": [f"user{i}@example.com" for i in range(recipients)],
+        "subject": "Your order",
+        "text": "Thanks!",
+    }
+    body.update(fields)
+    return json.dumps(body)
+
+
+def ses_error(code: str, text: str, status: int = 400) -> ClientError:
+    response: Any = {"Error": {"Code": code, "Message": text}, "ResponseMetadata": {"HTTPStatusCode": status}}
+    return ClientError(response, "SendEmail")
+
+
+def test_a_valid_message_is_sent_once_tagged_with_its_idempotency_key() -> None:
+    h = Harness()
+    assert h.run(message()) == []
+    (call,) = h.ses.calls
+    assert {"Name": "idempotency_key", "Value": "order-1"} in call["EmailTags"]
+    assert {"Name": "slice", "Value": "at-de"} in call["EmailTags"]
+    assert call["ConfigurationSetName"] == "transactional"
+    claim = h.store.claim("order-1", h.clock.now(), 60)
+    assert (claim.status, claim.ses_message_id) == (ClaimStatus.SENT, "ses-1")
+
+
+def test_a_redelivered_message_that_was_sent_is_acknowledged_not_sent_again() -> None:
+    h = Harness()
+    h.run(message())
+    assert h.run(message(), receive_count=2) == []
+    assert len(h.ses.calls) == 1
+
+
+def test_invalid_json_goes_to_the_dlq_with_its_reason_and_is_never_sent() -> None:
+    h = Harness()
+    assert h.run("{not json") == []
+    assert h.ses.calls == []
+    (dead,) = h.sqs.dead_letters()
+    assert dead["reason_code"] == "INVALID_JSON"
+    assert dead["slice"] == "at-de"
+
+
+def test_a_from_domain_outside_the_slice_is_dead_lettered() -> None:
+    h = Harness()
+    h.run(message(**{"from": "ceo@other.example.org"}))
+    assert h.ses.calls == []
+    assert h.sqs.dead_letters()[0]["reason_code"] == "FROM_DOMAIN_NOT_ALLOWED"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ses_error("TooManyRequestsException", "Maximum sending rate exceeded.", 429),
+        ses_error("ThrottlingException", "Rate exceeded", 400),
+    ],
+)
+def test_a_throttled_send_is_handed_back_with_backoff_and_sent_on_redelivery(error: ClientError) -> None:
+    h = Harness(FakeSes(error))
+    assert h.run(message()) == ["m0"]
+    (change,) = h.sqs.visibility
+    assert change["QueueUrl"] == QUEUE_URL
+    assert change["VisibilityTimeout"] >= 2
+    assert h.sqs.dead_letters() == []
+    assert h.run(message(), receive_count=2) == []
+    assert len(h.ses.calls) == 2
+
+
+def test_daily_quota_holds_the_message_and_pauses_the_slice() -> None:
+    h = Harness(FakeSes(ses_error("TooManyRequestsException", "Daily message quota exceeded.", 429)))
+    assert h.run(message()) == []  # re-enqueued, so acknowledged
+    (requeued,) = h.sqs.requeued()
+    assert requeued["DelaySeconds"] == 900
+    assert json.loads(requeued["MessageBody"])["idempotency_key"] == "order-1"
+    assert h.limiter.reserve(1, h.clock.now()).paused_until == pytest.approx(T0 + 900)
+    assert h.store.claim("order-1", h.clock.now(), 60).status is ClaimStatus.NEW  # released
+
+
+@pytest.mark.parametrize("code", ["SendingPausedException", "AccountSuspendedException"])
+def test_sending_paused_stops_the_slice_and_publishes_a_metric(
+    code: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    h = Harness(FakeSes(ses_error(code, "Sending is paused for this account.")))
+    assert h.run(message(), message("order-2")) == []
+    assert len(h.ses.calls) == 1  # the second message never reaches SES: the slice is paused
+    assert len(h.sqs.requeued()) == 2
+    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert metrics[-1]["SlicePaused"] == 1.0
+    assert metrics[-1]["Held"] == 2.0
+
+
+@pytest.mark.parametrize(
+    ("code", "reason_code"),
+    [
+        ("MessageRejected", "SES_MESSAGE_REJECTED"),
+        ("MailFromDomainNotVerifiedException", "SES_MAIL_FROM_NOT_VERIFIED"),
+        ("BadRequestException", "SES_BAD_REQUEST"),
+        ("NotFoundException", "SES_NOT_FOUND"),
+    ],
+)
+def test_a_permanent_ses_refusal_goes_to_the_dlq_without_retries(code: str, reason_code: str) -> None:
+    h = Harness(FakeSes(ses_error(code, "no")))
+    assert h.run(message()) == []
+    assert h.sqs.dead_letters()[0]["reason_code"] == reason_code
+    assert h.sqs.dead_letters()[0]["idempotency_key"] == "order-1"
+    assert h.run(message(), receive_count=2) == []  # a redelivered copy is not sent again
+    assert len(h.ses.calls) == 1
+
+
+def test_a_server_error_is_retried_because_ses_answered_that_it_did_not_send() -> None:
+    h = Harness(FakeSes(ses_error("InternalFailure", "oops", 500)))
+    assert h.run(message()) == ["m0"]
+    assert h.run(message(), receive_count=2) == []
+    assert len(h.ses.calls) == 2
+
+
+def test_a_read_timeout_is_ambiguous_flagged_and_never_resent() -> None:
+    h = Harness(FakeSes(ReadTimeoutError(endpoint_url="https://email.eu-central-1.amazonaws.com")))
+    assert h.run(message()) == []
+    assert h.sqs.dead_letters()[0]["reason_code"] == "AMBIGUOUS_OUTCOME"
+    assert h.store.claim("order-1", h.clock.now(), 60).status is ClaimStatus.AMBIGUOUS
+    assert h.run(message(), receive_count=2) == []
+    assert len(h.ses.calls) == 1
+    assert [d["reason_code"] for d in h.sqs.dead_letters()] == ["AMBIGUOUS_OUTCOME"] * 2
+
+
+def test_a_connect_timeout_is_retried_since_nothing_left_the_sender() -> None:
+    h = Harness(FakeSes(ConnectTimeoutError(endpoint_url="https://email.eu-central-1.amazonaws.com")))
+    assert h.run(message()) == ["m0"]
+    assert h.store.claim("order-1", h.clock.now(), 60).status is ClaimStatus.NEW
+
+
+def test_a_short_wait_for_budget_sleeps_then_sends() -> None:
+    h = Harness(rate=10)
+    assert h.run(message("a", recipients=10), message("b", recipients=5)) == []
+    assert len(h.ses.calls) == 2
+    assert sum(h.clock.slept) == pytest.approx(1.0, abs=0.05)
+
+
+def test_no_budget_within_the_wait_limit_hands_the_message_back_unclaimed() -> None:
+    h = Harness(rate=10, max_wait_seconds=0.5)
+    assert h.run(message("a", recipients=10), message("b", recipients=5)) == ["m1"]
+    assert h.sqs.visibility[0]["VisibilityTimeout"] == 1
+    assert h.store.claim("b", h.clock.now(), 60).status is ClaimStatus.NEW
+
+
+def test_a_retry_on_the_last_receive_before_redrive_is_re_enqueued_instead() -> None:
+    h = Harness(FakeSes(ses_error("InternalFailure", "oops", 500)), max_receive_count=5)
+    assert h.run(message(), receive_count=4) == []
+    (requeued,) = h.sqs.requeued()
+    assert requeued["DelaySeconds"] >= 1
+    assert h.sqs.dead_letters() == []
+
+
+def test_when_the_dlq_is_unavailable_the_message_is_kept_not_acknowledged() -> None:
+    h = Harness(fail_dlq=True)
+    assert h.run("{not json") == ["m0"]
+
+
+def test_with_little_lambda_time_left_nothing_new_is_started() -> None:
+    h = Harness()
+    assert h.run(message(), remaining=2.0) == ["m0"]
+    assert h.ses.calls == []
+
+
+def test_a_key_leased_by_another_sender_is_retried_later() -> None:
+    h = Harness()
+    h.store.claim("order-1", h.clock.now(), 120)
+    assert h.run(message()) == ["m0"]
+    assert h.ses.calls == []
+
+
+def test_a_paused_limiter_holds_messages_without_calling_ses() -> None:
+    h = Harness()
+
+    class Paused:
+        def reserve(self, recipients: int, now: float) -> Reservation:  # noqa: ARG002
+            return Reservation(granted=False, wait_seconds=300, paused_until=now + 300)
+
+        def pause(self, until: float, reason: str) -> None:  # noqa: ARG002
+            raise AssertionError("not expected")
+
+    h.limiter = Paused()
+    assert h.run(message()) == []
+    assert h.sqs.requeued()[0]["DelaySeconds"] == 300
+    assert h.ses.calls == []
+
+
+def test_config_from_env_reads_what_the_construct_sets() -> None:
+    config = SenderConfig.from_env(
+        {
+            "SLICE_NAME": "at-de",
+            "DLQ_URL": DLQ_URL,
+            "QUEUE_URLS": json.dumps({QUEUE_ARN: QUEUE_URL}),
+            "CONFIGURATION_SET": "",
+            "ALLOWED_FROM_DOMAINS": "news.example.at, Shop.Example.com",
+            "MAX_RECEIVE_COUNT": "7",
+        }
+    )
+    assert config.queue_urls == {QUEUE_ARN: QUEUE_URL}
+    assert config.configuration_set is None
+    assert config.allowed_from_domains == frozenset({"news.example.at", "shop.example.com"})
+    assert config.max_receive_count == 7
+
+
+def test_the_lambda_ses_client_never_retries_a_send_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    from functions.sender import handler
+
+    for name, value in {
+        "SLICE_NAME": "at-de",
+        "DLQ_URL": DLQ_URL,
+        "STATE_TABLE": "example-ses-sending-state",
+        "RATE_PER_SECOND": "30",
+        "AWS_DEFAULT_REGION": "eu-central-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }.items():
+        monkeypatch.setenv(name, value)
+    deps, _ = handler._default_deps()
+    # A retried read timeout could deliver the same mail twice: one attempt, then our own logic.
+    assert deps.ses.meta.config.retries["total_max_attempts"] == 1  # type: ignore[attr-defined]
