@@ -1,0 +1,415 @@
+"""The slice's recipients-per-second limiter: an exact sliding-window log, in memory or in DynamoDB.
+
+Why an exact sliding window. SES throttles on recipients per second over any one-second span.
+A fixed window (count per calendar second) lets a full budget through at x.999 and another full
+budget at (x+1).000 - twice the rate inside one second; a token bucket with a one-second burst
+does the same at its refill boundary. Both trip SES's throttle exactly when the slice is busy.
+The log keeps every grant (time, recipients) of the recent past and grants ``r`` recipients at
+``now`` only if every half-open window ``(t - 1, t]`` that contains ``now`` still sums to at most
+the budget with ``r`` added. A message larger than the budget (SES allows 50 recipients) is
+granted only when every window containing ``now`` is empty, so it passes instead of starving.
+
+Time. Clocks are float epoch seconds; the log keeps integer milliseconds (``to_ms`` rounds to
+the nearest millisecond), so the guarantee holds exactly for the millisecond-rounded grant times,
+i.e. to within half a millisecond of the ``now`` values given - far below any network jitter.
+Integers also keep the half-open boundary exact: an entry at 10.000 leaves the window at 11.000.
+Senders' clocks and their ``now`` values are not perfectly ordered (clock skew; a retry after a
+lost write race keeps its earlier ``now``), so the log keeps *two* seconds behind its newest
+entry: a caller whose ``now`` lags the newest grant by up to ``SKEW_TOLERANCE_MS`` is still judged
+exactly (also against grants "after" its ``now``); one lagging further is told to wait until its
+clock catches up. The log is pruned on every write, so it holds at most about two seconds of
+grants.
+
+The budget in force. A heartbeat (a later issue) writes the slice's budget for the next
+second(s) into the limiter item as ``budget`` (recipients/s) and ``budget_until`` (epoch
+seconds). While ``budget_until >= now`` that budget rules; otherwise the limiter falls back to
+the slice's guaranteed ``rate_per_second``. The fallback is the fail-safe: a stalled heartbeat
+leaves each slice at its guaranteed minimum, whose sum the config validation keeps within the
+account quota. The limiter only reads those two attributes and never writes them.
+
+DynamoDB and contention. All of a slice's state is one item (pk ``limiter#<slice>``) of the
+account-region's state table: ``log`` (string, see ``encode_log``), ``version`` (number),
+``expires_at`` (TTL, epoch seconds), ``paused_until`` / ``paused_reason``, and the heartbeat's
+``budget`` / ``budget_until``. A reservation is a strongly consistent GetItem, the decision
+here, and an UpdateItem that SETs only ``log``, ``version`` and ``expires_at`` on the condition
+that ``version`` is still the one read (optimistic concurrency). A lost race returns the
+winner's item with the ConditionalCheckFailedException (ReturnValuesOnConditionCheckFailure), so
+the retry decides again without another read; after ``max_attempts`` lost races the caller is
+told to wait a moment. Refusals write nothing. Cost: one read and one write per grant, and all of
+a slice's senders serialise on one item. That is fine for tens of reservations per second per
+slice (a write round trip is ~5-10 ms, so conflicts stay rare); well beyond that, or beyond a
+few hundred grants per second (the log grows with the grant count and so does the write size),
+shard the slice into several slices with a share of its rate each.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import math
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from functions.common.log import log
+from functions.sender.ports import Reservation
+
+WINDOW_MS = 1000
+"""The sliding window: SES's per-second rate, in milliseconds."""
+
+SKEW_TOLERANCE_MS = 1000
+"""How far a caller's ``now`` may lag the newest grant and still be judged exactly."""
+
+Entry = tuple[int, int]
+"""One grant in the log: (time in epoch milliseconds, recipients)."""
+
+
+def to_ms(seconds: float) -> int:
+    """Epoch seconds to integer epoch milliseconds, rounded to the nearest millisecond."""
+    return round(seconds * 1000)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Answer of :func:`decide`.
+
+    ``granted``: ``recipients`` fit at ``now``; ``log`` then holds the new entry and is what to
+    store. Otherwise ``wait_ms`` (> 0) is the earliest time from ``now`` at which they would fit
+    if nobody else were granted meanwhile, and ``log`` is the log given, unchanged.
+    """
+
+    granted: bool
+    wait_ms: int
+    log: tuple[Entry, ...]
+
+    @property
+    def wait_seconds(self) -> float:
+        return self.wait_ms / 1000
+
+
+def decide(log: Iterable[Entry], now_ms: int, recipients: int, budget: float) -> Decision:
+    """Decide one reservation against a window log; pure, so it is the same in memory and in DynamoDB.
+
+    Grants ``recipients`` at ``now_ms`` iff for every window ``(t - WINDOW_MS, t]`` containing
+    ``now_ms`` the recipients already in it plus ``recipients`` are at most ``budget``, or the
+    window holds nothing yet (a message larger than the budget goes only into empty windows).
+    A ``budget`` of zero or less grants nothing. On a grant the returned log is sorted, has the
+    new entry (merged with an entry of the same millisecond) and is pruned to the entries a later
+    caller can still need: those newer than ``newest - WINDOW_MS - SKEW_TOLERANCE_MS``.
+    """
+    if recipients < 1:
+        raise ValueError(f"recipients must be at least 1, got {recipients}")
+    entries = sorted(log)
+    if budget <= 0:
+        return Decision(granted=False, wait_ms=WINDOW_MS, log=tuple(entries))
+    if entries and now_ms < entries[-1][0] - SKEW_TOLERANCE_MS:
+        # Entries this caller's windows could contain may already be pruned: wait until its
+        # clock is within the tolerance of the newest grant.
+        lag = entries[-1][0] - SKEW_TOLERANCE_MS - now_ms
+        return Decision(granted=False, wait_ms=lag, log=tuple(entries))
+
+    times = [t for t, _ in entries]
+    prefix = [0, *itertools.accumulate(n for _, n in entries)]
+
+    def window_sum(end: int) -> int:  # recipients granted in (end - WINDOW_MS, end]
+        return prefix[bisect.bisect_right(times, end)] - prefix[bisect.bisect_right(times, end - WINDOW_MS)]
+
+    def fits(at: int) -> bool:
+        # The windows containing `at` end in [at, at + WINDOW_MS); their sums change only where
+        # an entry enters, so checking the one ending at `at` and those ending at later entries
+        # (present only when callers' clocks are out of order) covers them all.
+        first_later = bisect.bisect_right(times, at)
+        last_later = bisect.bisect_left(times, at + WINDOW_MS)
+        for end in [at, *times[first_later:last_later]]:
+            used = window_sum(end)
+            if used > 0 and used + recipients > budget:
+                return False
+        return True
+
+    if fits(now_ms):
+        return Decision(granted=True, wait_ms=0, log=_add_and_prune(entries, now_ms, recipients))
+    # Room appears only when an entry leaves the windows, at its time + WINDOW_MS. The last such
+    # moment always fits: no entry is left in any window containing it.
+    for at in sorted({t + WINDOW_MS for t in times if t + WINDOW_MS > now_ms}):
+        if fits(at):
+            return Decision(granted=False, wait_ms=at - now_ms, log=tuple(entries))
+    raise AssertionError("unreachable: the moment after the newest entry leaves always fits")
+
+
+def _add_and_prune(entries: list[Entry], now_ms: int, recipients: int) -> tuple[Entry, ...]:
+    i = bisect.bisect_left(entries, (now_ms, 0))
+    if i < len(entries) and entries[i][0] == now_ms:
+        entries[i] = (now_ms, entries[i][1] + recipients)
+    else:
+        entries.insert(i, (now_ms, recipients))
+    horizon = entries[-1][0] - WINDOW_MS - SKEW_TOLERANCE_MS
+    return tuple(e for e in entries if e[0] > horizon)
+
+
+def encode_log(entries: Sequence[Entry]) -> str:
+    """Compact text for DynamoDB: ``"<t0>:<n0>,<d1>:<n1>,..."``, each ``d`` the milliseconds since
+    the entry before (the log is sorted, so deltas are small and never negative)."""
+    parts: list[str] = []
+    previous = 0
+    for i, (t, n) in enumerate(entries):
+        parts.append(f"{t if i == 0 else t - previous}:{n}")
+        previous = t
+    return ",".join(parts)
+
+
+def decode_log(text: str) -> tuple[Entry, ...]:
+    """Inverse of :func:`encode_log`."""
+    entries: list[Entry] = []
+    t = 0
+    for i, part in enumerate(p for p in text.split(",") if p):
+        offset, _, count = part.partition(":")
+        t = int(offset) if i == 0 else t + int(offset)
+        entries.append((t, int(count)))
+    return tuple(entries)
+
+
+def budget_in_force(
+    rate_per_second: float, budget: float | None, budget_until: float | None, now: float
+) -> float:
+    """The heartbeat's ``budget`` while ``budget_until >= now``, else the guaranteed rate."""
+    if budget is not None and budget_until is not None and budget_until >= now:
+        return budget
+    return rate_per_second
+
+
+@dataclass(frozen=True)
+class HeartbeatBudget:
+    """What the heartbeat writes for a slice: ``budget`` recipients/s, valid while ``until >= now``."""
+
+    budget: float
+    until: float
+
+
+BudgetSource = Callable[[], HeartbeatBudget | None]
+"""The in-memory twin of the limiter item's ``budget`` / ``budget_until`` attributes."""
+
+
+def _validated_rate(rate_per_second: float) -> float:
+    if not rate_per_second >= 0:  # also rejects NaN
+        raise ValueError(f"rate_per_second must be >= 0, got {rate_per_second}")
+    return rate_per_second
+
+
+class InMemoryLimiter:
+    """The limiter for one process (tests, the simulation, the benchmark); thread-safe.
+
+    ``budget_source`` plays the heartbeat: called on each reservation, its answer rules while
+    valid, else ``rate_per_second`` does.
+    """
+
+    def __init__(self, rate_per_second: float, *, budget_source: BudgetSource | None = None) -> None:
+        self.rate_per_second = _validated_rate(rate_per_second)
+        self._budget_source = budget_source
+        self._lock = threading.Lock()
+        self._log: tuple[Entry, ...] = ()
+        self._paused_until: float | None = None
+        self.paused_reason: str | None = None
+
+    def reserve(self, recipients: int, now: float) -> Reservation:
+        heartbeat = self._budget_source() if self._budget_source is not None else None
+        budget = budget_in_force(
+            self.rate_per_second,
+            heartbeat.budget if heartbeat else None,
+            heartbeat.until if heartbeat else None,
+            now,
+        )
+        with self._lock:
+            if self._paused_until is not None and now < self._paused_until:
+                return Reservation(False, self._paused_until - now, self._paused_until)
+            decision = decide(self._log, to_ms(now), recipients, budget)
+            if decision.granted:
+                self._log = decision.log
+                return Reservation(True)
+            return Reservation(False, decision.wait_seconds)
+
+    def pause(self, until: float, reason: str) -> None:
+        """Stop granting before ``until``; an earlier ``until`` never shortens a pause in force."""
+        with self._lock:
+            if self._paused_until is None or until > self._paused_until:
+                self._paused_until, self.paused_reason = until, reason
+
+    def log_entries(self) -> tuple[Entry, ...]:
+        """The current window log (for tests and tooling)."""
+        with self._lock:
+            return self._log
+
+
+class DynamoDbClient(Protocol):
+    """The part of boto3's low-level ``dynamodb`` client the sender's stores call."""
+
+    def get_item(self, **kwargs: Any) -> dict[str, Any]: ...
+
+    def put_item(self, **kwargs: Any) -> dict[str, Any]: ...
+
+    def update_item(self, **kwargs: Any) -> dict[str, Any]: ...
+
+    def delete_item(self, **kwargs: Any) -> dict[str, Any]: ...
+
+
+_NO_ITEM: dict[str, Any] = {}
+
+
+def conditional_check_item(exc: BaseException) -> dict[str, Any] | None:
+    """For a ConditionalCheckFailedException: the item it returned (``{}`` when it returned none,
+    e.g. the item does not exist). ``None`` for any other exception (re-raise it)."""
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return None
+    if response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+        return None
+    item = response.get("Item")
+    return item if isinstance(item, dict) else _NO_ITEM
+
+
+def number(item: dict[str, Any], name: str) -> float | None:
+    """A number attribute of a low-level item, or ``None`` when absent or not a number."""
+    value = item.get(name)
+    if isinstance(value, dict) and "N" in value:
+        return float(value["N"])
+    return None
+
+
+def number_value(value: float) -> dict[str, str]:
+    """A low-level number attribute value; finite, without exponent notation."""
+    if not math.isfinite(value):
+        raise ValueError(f"not a finite number: {value}")
+    if float(value).is_integer():
+        return {"N": str(int(value))}
+    return {"N": f"{value:.6f}".rstrip("0").rstrip(".")}
+
+
+class DynamoDbLimiter:
+    """The limiter shared by all of a slice's senders, in the account-region's state table.
+
+    ``max_attempts`` bounds lost write races per reservation; after them the answer is
+    "not granted, wait ``conflict_wait_seconds``". ``ttl_seconds`` sets ``expires_at`` (now + it),
+    so an idle slice's item goes away. ``conflicts`` counts lost races (for tests and benchmarks).
+    """
+
+    def __init__(
+        self,
+        client: DynamoDbClient,
+        table_name: str,
+        slice_name: str,
+        rate_per_second: float,
+        *,
+        max_attempts: int = 5,
+        conflict_wait_seconds: float = 0.02,
+        ttl_seconds: int = 86400,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
+        self.client = client
+        self.table_name = table_name
+        self.slice_name = slice_name
+        self.rate_per_second = _validated_rate(rate_per_second)
+        self.max_attempts = max_attempts
+        self.conflict_wait_seconds = conflict_wait_seconds
+        self.ttl_seconds = ttl_seconds
+        self.pk = f"limiter#{slice_name}"
+        self.conflicts = 0
+        self._count_lock = threading.Lock()
+
+    def _key(self) -> dict[str, Any]:
+        return {"pk": {"S": self.pk}}
+
+    def _read(self) -> dict[str, Any]:
+        response = self.client.get_item(TableName=self.table_name, Key=self._key(), ConsistentRead=True)
+        item = response.get("Item")
+        return item if isinstance(item, dict) else {}
+
+    def reserve(self, recipients: int, now: float) -> Reservation:
+        item = self._read()
+        for _ in range(self.max_attempts):
+            paused_until = number(item, "paused_until")
+            if paused_until is not None and now < paused_until:
+                return Reservation(False, paused_until - now, paused_until)
+            budget = budget_in_force(
+                self.rate_per_second, number(item, "budget"), number(item, "budget_until"), now
+            )
+            log_text = item.get("log", {}).get("S", "")
+            decision = decide(decode_log(log_text), to_ms(now), recipients, budget)
+            if not decision.granted:
+                return Reservation(False, decision.wait_seconds)
+            version = number(item, "version")
+            values: dict[str, Any] = {
+                ":log": {"S": encode_log(decision.log)},
+                ":new": number_value((version or 0) + 1),
+                ":ttl": number_value(math.ceil(now) + self.ttl_seconds),
+            }
+            if version is None:
+                condition = "attribute_not_exists(#version)"
+            else:
+                condition = "#version = :old"
+                values[":old"] = number_value(version)
+            try:
+                self.client.update_item(
+                    TableName=self.table_name,
+                    Key=self._key(),
+                    UpdateExpression="SET #log = :log, #version = :new, #expires_at = :ttl",
+                    ConditionExpression=condition,
+                    ExpressionAttributeNames={
+                        "#log": "log",
+                        "#version": "version",
+                        "#expires_at": "expires_at",
+                    },
+                    ExpressionAttributeValues=values,
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+            except Exception as exc:
+                current = conditional_check_item(exc)
+                if current is None:
+                    raise
+                with self._count_lock:
+                    self.conflicts += 1
+                item = current  # the winner's item: decide again without another read
+                continue
+            return Reservation(True)
+        log(
+            "limiter_contention",
+            level="WARNING",
+            slice=self.slice_name,
+            attempts=self.max_attempts,
+            wait_seconds=self.conflict_wait_seconds,
+        )
+        return Reservation(False, self.conflict_wait_seconds)
+
+    def pause(self, until: float, reason: str) -> None:
+        """Set ``paused_until`` / ``paused_reason`` unless a later pause is already set.
+
+        The write also bumps ``version``, so a reservation that read the item before the pause
+        loses its write race, reads the pause and refuses.
+        """
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=self._key(),
+                UpdateExpression=(
+                    "SET #paused_until = :until, #paused_reason = :reason, #expires_at = :ttl "
+                    "ADD #version :one"
+                ),
+                ConditionExpression="attribute_not_exists(#paused_until) OR #paused_until < :until",
+                ExpressionAttributeNames={
+                    "#paused_until": "paused_until",
+                    "#paused_reason": "paused_reason",
+                    "#expires_at": "expires_at",
+                    "#version": "version",
+                },
+                ExpressionAttributeValues={
+                    ":until": number_value(until),
+                    ":reason": {"S": reason},
+                    ":ttl": number_value(math.ceil(until) + self.ttl_seconds),
+                    ":one": {"N": "1"},
+                },
+            )
+        except Exception as exc:
+            if conditional_check_item(exc) is None:
+                raise
+            return  # a pause at least as long is already in force
+        log("limiter_paused", slice=self.slice_name, paused_until=until, reason=reason)

@@ -1,0 +1,321 @@
+"""The DynamoDB limiter and idempotency store against moto (in-process ``mock_aws``).
+
+The behaviour suites of tests/unit/test_limiter.py and tests/unit/test_idempotency.py run here
+unchanged against DynamoDB; the tests below them cover what only DynamoDB has: the item layout,
+lost write races, the heartbeat's attributes, TTL.
+
+moto in-process does not make a conditional write atomic: two threads can both pass the same
+condition before either writes (measured: window-bound violations with 8 threads). DynamoDB does
+make each conditional write atomic, so the threaded tests go through ``AtomicCalls``, which runs
+one API call at a time. Calls of different senders still interleave between a GetItem and its
+UpdateItem, which is the race the optimistic concurrency has to win.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from functions.sender.idempotency import (
+    LEASE_EXPIRED,
+    DynamoDbIdempotencyStore,
+)
+from functions.sender.limiter import DynamoDbLimiter, decode_log, encode_log
+from functions.sender.ports import Claim, ClaimStatus, RateLimiter
+from tests.unit.test_idempotency import IdempotencyBehaviour, InspectableStore
+from tests.unit.test_limiter import T0, T0_MS, LimiterBehaviour, LimiterHarness, run_threads
+
+TABLE = "ses-platform-state"
+REGION = "eu-central-1"
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Any]:
+    """One moto DynamoDB and state table for the module; tests use distinct slice names."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AWS_ACCESS_KEY_ID", "testing")
+        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        env.setenv("AWS_DEFAULT_REGION", REGION)
+        env.delenv("AWS_PROFILE", raising=False)
+        with mock_aws():
+            dynamodb = boto3.client("dynamodb", region_name=REGION)
+            dynamodb.create_table(
+                TableName=TABLE,
+                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+            dynamodb.update_time_to_live(
+                TableName=TABLE, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
+            )
+            yield dynamodb
+
+
+@pytest.fixture
+def slice_name() -> str:
+    return f"slice-{uuid.uuid4().hex[:8]}"
+
+
+class AtomicCalls:
+    """Forwards to a client, one call at a time (what DynamoDB guarantees per conditional write)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        method = getattr(self._client, name)
+
+        def call(**kwargs: Any) -> Any:
+            with self._lock:
+                return method(**kwargs)
+
+        return call
+
+
+class Interleave:
+    """Forwards to a client; before the first ``times`` calls of ``operation`` it runs
+    ``meanwhile`` - another sender's move between this sender's read and its write."""
+
+    def __init__(self, client: Any, operation: str, meanwhile: Callable[[], object], times: int = 1) -> None:
+        self._client, self._operation, self._meanwhile, self._times = client, operation, meanwhile, times
+        self.calls: dict[str, int] = {}
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        method = getattr(self._client, name)
+
+        def call(**kwargs: Any) -> Any:
+            self.calls[name] = self.calls.get(name, 0) + 1
+            if name == self._operation and self._times > 0:
+                self._times -= 1
+                self._meanwhile()
+            return method(**kwargs)
+
+        return call
+
+
+def conditional_failure(operation: str, item: dict[str, Any] | None = None) -> ClientError:
+    response: dict[str, Any] = {"Error": {"Code": "ConditionalCheckFailedException", "Message": "stub"}}
+    if item is not None:
+        response["Item"] = item
+    return ClientError(response, operation)  # type: ignore[arg-type]
+
+
+def raw_item(client: Any, pk: str) -> dict[str, Any]:
+    item = client.get_item(TableName=TABLE, Key={"pk": {"S": pk}}, ConsistentRead=True).get("Item")
+    assert item is not None
+    return dict(item)
+
+
+def write_heartbeat(client: Any, slice_name: str, budget: float, until: float) -> None:
+    """What the heartbeat (a later issue) writes: only its own two attributes."""
+    client.update_item(
+        TableName=TABLE,
+        Key={"pk": {"S": f"limiter#{slice_name}"}},
+        UpdateExpression="SET budget = :b, budget_until = :u",
+        ExpressionAttributeValues={":b": {"N": str(budget)}, ":u": {"N": str(until)}},
+    )
+
+
+# --- the shared behaviour suites ---------------------------------------------------------------
+
+
+class DynamoDbHarness:
+    def __init__(self, client: Any, slice_name: str) -> None:
+        self.client, self.slice_name = client, slice_name
+        self.atomic = AtomicCalls(client)
+
+    def limiter(self, rate_per_second: float) -> RateLimiter:
+        return DynamoDbLimiter(self.atomic, TABLE, self.slice_name, rate_per_second)
+
+    def heartbeat(self, budget: float, until: float) -> None:
+        write_heartbeat(self.atomic, self.slice_name, budget, until)
+
+
+class TestDynamoDbLimiter(LimiterBehaviour):
+    stress_calls_per_thread = 40  # 320 reservations: moto answers in ~1.5 ms per call
+    stress_step_seconds = 0.01
+
+    @pytest.fixture
+    def harness(self, client: Any, slice_name: str) -> LimiterHarness:
+        return DynamoDbHarness(client, slice_name)
+
+
+class TestDynamoDbIdempotencyStore(IdempotencyBehaviour):
+    @pytest.fixture
+    def store(self, client: Any, slice_name: str) -> InspectableStore:
+        return DynamoDbIdempotencyStore(AtomicCalls(client), TABLE, slice_name)
+
+
+# --- the limiter item ----------------------------------------------------------------------------
+
+
+def test_the_limiter_item_holds_a_compact_pruned_log_a_version_and_a_ttl(
+    client: Any, slice_name: str
+) -> None:
+    limiter = DynamoDbLimiter(client, TABLE, slice_name, 10)
+    for dt in (0.0, 0.012, 0.5, 2.2, 2.25):
+        assert limiter.reserve(2, T0 + dt).granted
+    item = raw_item(client, f"limiter#{slice_name}")
+    assert item["log"] == {"S": f"{T0_MS + 500}:2,1700:2,50:2"}  # +0 and +12 pruned at +2.25
+    assert decode_log(item["log"]["S"]) == ((T0_MS + 500, 2), (T0_MS + 2200, 2), (T0_MS + 2250, 2))
+    assert item["version"] == {"N": "5"}
+    assert item["expires_at"] == {"N": str(math.ceil(T0 + 2.25) + 86400)}
+    assert set(item) == {"pk", "log", "version", "expires_at"}
+
+
+def test_reserve_and_pause_never_touch_the_heartbeat_attributes(client: Any, slice_name: str) -> None:
+    write_heartbeat(client, slice_name, 7, T0 + 60)  # the heartbeat creates the item first
+    limiter = DynamoDbLimiter(client, TABLE, slice_name, 2)
+    assert all(limiter.reserve(1, T0 + i * 0.01).granted for i in range(7))  # budget 7, not 2
+    assert not limiter.reserve(1, T0 + 0.1).granted
+    limiter.pause(T0 + 30, "SendingPaused")
+    write_heartbeat(client, slice_name, 9, T0 + 61)  # and keeps writing while senders do
+    assert limiter.reserve(1, T0 + 31).granted
+    item = raw_item(client, f"limiter#{slice_name}")
+    assert (item["budget"], item["budget_until"]) == ({"N": "9"}, {"N": str(T0 + 61)})
+    assert item["paused_reason"] == {"S": "SendingPaused"}
+
+
+def test_a_pause_sets_its_own_ttl_and_never_lowers_a_later_pause(client: Any, slice_name: str) -> None:
+    limiter = DynamoDbLimiter(client, TABLE, slice_name, 5)
+    limiter.pause(T0 + 900.5, "DailyQuotaExceeded")
+    limiter.pause(T0 + 60, "SendingPaused")
+    item = raw_item(client, f"limiter#{slice_name}")
+    assert float(item["paused_until"]["N"]) == T0 + 900.5
+    assert item["paused_reason"] == {"S": "DailyQuotaExceeded"}
+    assert item["expires_at"] == {"N": str(math.ceil(T0 + 900.5) + 86400)}
+
+
+def test_a_lost_race_is_decided_again_on_the_winners_log(client: Any, slice_name: str) -> None:
+    winner = DynamoDbLimiter(client, TABLE, slice_name, 1)
+    racing = Interleave(client, "update_item", lambda: winner.reserve(1, T0 + 0.01))
+    loser = DynamoDbLimiter(racing, TABLE, slice_name, 1)
+    refused = loser.reserve(1, T0)  # it read an empty log, then the winner wrote first
+    assert (refused.granted, refused.wait_seconds) == (False, pytest.approx(1.01))
+    assert loser.conflicts == 1
+    assert racing.calls == {"get_item": 1, "update_item": 1}  # the failure returned the item: no re-read
+    assert raw_item(client, f"limiter#{slice_name}")["log"] == {"S": encode_log([(T0_MS + 10, 1)])}
+
+
+def test_a_lost_race_still_grants_when_there_is_room(client: Any, slice_name: str) -> None:
+    winner = DynamoDbLimiter(client, TABLE, slice_name, 2)
+    loser = DynamoDbLimiter(
+        Interleave(client, "update_item", lambda: winner.reserve(1, T0 + 0.01)), TABLE, slice_name, 2
+    )
+    assert loser.reserve(1, T0).granted
+    assert loser.conflicts == 1
+    item = raw_item(client, f"limiter#{slice_name}")
+    assert decode_log(item["log"]["S"]) == ((T0_MS, 1), (T0_MS + 10, 1))
+    assert item["version"] == {"N": "2"}
+
+
+def test_a_pause_landing_between_read_and_write_wins(client: Any, slice_name: str) -> None:
+    other = DynamoDbLimiter(client, TABLE, slice_name, 5)
+    assert other.reserve(1, T0 - 2).granted  # the item exists with a version
+    racing = Interleave(client, "update_item", lambda: other.pause(T0 + 10, "SendingPaused"))
+    held = DynamoDbLimiter(racing, TABLE, slice_name, 5).reserve(1, T0)
+    assert (held.granted, held.paused_until) == (False, pytest.approx(T0 + 10))
+
+
+def test_endless_lost_races_end_in_a_short_wait(client: Any, slice_name: str) -> None:
+    class AlwaysLoses:
+        updates = 0
+
+        def get_item(self, **kwargs: Any) -> dict[str, Any]:
+            return dict(client.get_item(**kwargs))
+
+        def update_item(self, **_: Any) -> dict[str, Any]:
+            self.updates += 1
+            raise conditional_failure("UpdateItem")  # and no item: the limiter copes with that too
+
+    stub = AlwaysLoses()
+    limiter = DynamoDbLimiter(stub, TABLE, slice_name, 5, max_attempts=3, conflict_wait_seconds=0.03)  # type: ignore[arg-type]
+    reservation = limiter.reserve(1, T0)
+    assert (reservation.granted, reservation.wait_seconds, reservation.paused_until) == (False, 0.03, None)
+    assert (stub.updates, limiter.conflicts) == (3, 3)
+
+
+def test_other_errors_are_not_swallowed(client: Any, slice_name: str) -> None:
+    with pytest.raises(ClientError, match="ResourceNotFoundException"):
+        DynamoDbLimiter(client, "no-such-table", slice_name, 5).reserve(1, T0)
+    with pytest.raises(ClientError, match="ResourceNotFoundException"):
+        DynamoDbIdempotencyStore(client, "no-such-table", slice_name).claim("k", T0, 60)
+
+
+def test_no_grant_is_lost_when_eight_senders_race_for_one_item(client: Any, slice_name: str) -> None:
+    atomic = AtomicCalls(client)
+    limiters = [DynamoDbLimiter(atomic, TABLE, slice_name, 1000, max_attempts=100) for _ in range(8)]
+
+    def sender(i: int) -> None:
+        for j in range(20):
+            assert limiters[i].reserve(1, T0 + (j * 8 + i) * 0.003).granted
+
+    run_threads(8, sender)
+    log = decode_log(raw_item(client, f"limiter#{slice_name}")["log"]["S"])
+    assert sum(n for _, n in log) == 160  # every grant's write survived: no lost update
+    assert sum(limiter.conflicts for limiter in limiters) > 0  # and the races did happen
+
+
+# --- the idempotency records ---------------------------------------------------------------------
+
+
+def test_an_idempotency_record_is_keyed_by_slice_and_key_and_expires(client: Any, slice_name: str) -> None:
+    store = DynamoDbIdempotencyStore(client, TABLE, slice_name, ttl_seconds=3600)
+    store.claim("order-1", T0, 60)
+    store.complete("order-1", "ses-1", T0 + 2)
+    item = raw_item(client, f"msg#{slice_name}#order-1")
+    assert item["state"] == {"S": "SENT"}
+    assert item["ses_message_id"] == {"S": "ses-1"}
+    assert item["expires_at"] == {"N": str(math.ceil(T0 + 2) + 3600)}
+    assert "lease_until" not in item
+
+
+def test_a_complete_landing_during_the_expired_lease_flip_wins(client: Any, slice_name: str) -> None:
+    holder = DynamoDbIdempotencyStore(client, TABLE, slice_name)
+    assert holder.claim("k", T0, 60).status is ClaimStatus.NEW
+    racing = Interleave(client, "update_item", lambda: holder.complete("k", "ses-1", T0 + 61))
+    late = DynamoDbIdempotencyStore(racing, TABLE, slice_name)
+    assert late.claim("k", T0 + 61, 60) == Claim(ClaimStatus.SENT, ses_message_id="ses-1")
+
+
+def test_a_reclaim_that_loses_its_race_answers_in_progress(client: Any, slice_name: str) -> None:
+    first = DynamoDbIdempotencyStore(client, TABLE, slice_name)
+    first.claim("k", T0, 60)
+    first.release("k")
+    racing = Interleave(client, "update_item", lambda: first.claim("k", T0 + 1, 60))
+    assert DynamoDbIdempotencyStore(racing, TABLE, slice_name).claim("k", T0 + 1, 60) == Claim(
+        ClaimStatus.IN_PROGRESS
+    )
+
+
+def test_a_claim_that_keeps_losing_answers_in_progress(slice_name: str) -> None:
+    released = {"pk": {"S": "x"}, "state": {"S": "RELEASED"}, "expires_at": {"N": "1"}}
+
+    class AlwaysLoses:
+        def put_item(self, **_: Any) -> dict[str, Any]:
+            raise conditional_failure("PutItem", released)
+
+        def update_item(self, **_: Any) -> dict[str, Any]:
+            raise conditional_failure("UpdateItem", released)
+
+    store = DynamoDbIdempotencyStore(AlwaysLoses(), TABLE, slice_name, max_attempts=3)  # type: ignore[arg-type]
+    claim = store.claim("k", T0, 60)
+    assert claim.status is ClaimStatus.IN_PROGRESS
+    assert claim.reason is not None
+
+
+def test_the_lease_expired_reason_is_stored(client: Any, slice_name: str) -> None:
+    store = DynamoDbIdempotencyStore(client, TABLE, slice_name)
+    store.claim("k", T0, 60)
+    store.claim("k", T0 + 60, 60)
+    item = raw_item(client, f"msg#{slice_name}#k")
+    assert (item["state"], item["reason"]) == ({"S": "AMBIGUOUS"}, {"S": LEASE_EXPIRED})
