@@ -41,8 +41,8 @@ import threading
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from functions.common.dynamodb import DynamoDbClient, conditional_check_item, number, number_value
 from functions.common.log import log
-from functions.sender.limiter import DynamoDbClient, conditional_check_item, number, number_value
 from functions.sender.ports import Claim, ClaimStatus
 
 SENDING = "SENDING"

@@ -50,8 +50,9 @@ import math
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
+from functions.common.dynamodb import DynamoDbClient, conditional_check_item, number, number_value
 from functions.common.log import log
 from functions.sender.ports import Reservation
 
@@ -238,50 +239,6 @@ class InMemoryLimiter:
         """The current window log (for tests and tooling)."""
         with self._lock:
             return self._log
-
-
-class DynamoDbClient(Protocol):
-    """The part of boto3's low-level ``dynamodb`` client the sender's stores call."""
-
-    def get_item(self, **kwargs: Any) -> dict[str, Any]: ...
-
-    def put_item(self, **kwargs: Any) -> dict[str, Any]: ...
-
-    def update_item(self, **kwargs: Any) -> dict[str, Any]: ...
-
-    def delete_item(self, **kwargs: Any) -> dict[str, Any]: ...
-
-
-_NO_ITEM: dict[str, Any] = {}
-
-
-def conditional_check_item(exc: BaseException) -> dict[str, Any] | None:
-    """For a ConditionalCheckFailedException: the item it returned (``{}`` when it returned none,
-    e.g. the item does not exist). ``None`` for any other exception (re-raise it)."""
-    response = getattr(exc, "response", None)
-    if not isinstance(response, dict):
-        return None
-    if response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-        return None
-    item = response.get("Item")
-    return item if isinstance(item, dict) else _NO_ITEM
-
-
-def number(item: dict[str, Any], name: str) -> float | None:
-    """A number attribute of a low-level item, or ``None`` when absent or not a number."""
-    value = item.get(name)
-    if isinstance(value, dict) and "N" in value:
-        return float(value["N"])
-    return None
-
-
-def number_value(value: float) -> dict[str, str]:
-    """A low-level number attribute value; finite, without exponent notation."""
-    if not math.isfinite(value):
-        raise ValueError(f"not a finite number: {value}")
-    if float(value).is_integer():
-        return {"N": str(int(value))}
-    return {"N": f"{value:.6f}".rstrip("0").rstrip(".")}
 
 
 class DynamoDbLimiter:
