@@ -56,3 +56,18 @@ domain "shop.example.com" {
     rua    = ["mailto:dmarc@example.com"]
   }
 }
+
+# A capacity slice: 60 of the account's 100 recipients/s are guaranteed to "at-de", which sends
+# as news.example.at. Applications enqueue on its transactional or bulk lane (queue URLs are
+# outputs); the sender Lambda drains both within the rate. See modules/capacity_slice/README.md.
+slice "at-de" {
+  account         = "media"
+  region          = "eu-central-1"
+  rate_per_second = 60
+  from_domains    = ["news.example.at"]
+  # configuration_set      = "transactional" # once configuration sets exist in the env
+  # max_receive_count      = 5               # receives before the DLQ
+  # sender_max_concurrency = 5               # per lane
+  # batch_size             = 10
+  # log_retention_days     = 365
+}

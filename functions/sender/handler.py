@@ -48,6 +48,11 @@ from functions.sender.ports import (
     SqsClient,
 )
 
+# What the capacity_slice construct sets and this module reads (a test keeps the two in step).
+ENVIRONMENT_VARIABLES = (
+    "SLICE_NAME", "RATE_PER_SECOND", "STATE_TABLE", "DLQ_URL", "QUEUE_URLS", "CONFIGURATION_SET",
+    "ALLOWED_FROM_DOMAINS", "METRICS_NAMESPACE", "MAX_RECEIVE_COUNT",
+)  # fmt: skip
 MAX_SQS_DELAY_SECONDS = 900
 MAX_VISIBILITY_SECONDS = 43200
 

@@ -2,8 +2,17 @@
 
 from modules.config.hcl import ConfigError
 from modules.config.loader import load_env
-from modules.config.model import Account, Backend, Domain, EnvConfig, RegionQuota, StackTarget
+from modules.config.model import (
+    Account,
+    Backend,
+    Domain,
+    EnvConfig,
+    RegionQuota,
+    Slice,
+    StackTarget,
+)  # fmt: skip
 
 __all__ = [
-    "Account", "Backend", "ConfigError", "Domain", "EnvConfig", "RegionQuota", "StackTarget", "load_env",
+    "Account", "Backend", "ConfigError", "Domain", "EnvConfig", "RegionQuota", "Slice", "StackTarget",
+    "load_env",
 ]  # fmt: skip

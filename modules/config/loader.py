@@ -15,7 +15,18 @@ from types import MappingProxyType
 from typing import TypeVar
 
 from modules.config.hcl import ConfigError, Invalid, Node, parse_file
-from modules.config.model import SES_REGIONS, Account, Backend, Domain, EnvConfig, RegionQuota
+from modules.config.model import (
+    NAME,
+    NAME_HINT,
+    SES_REGIONS,
+    Account,
+    Backend,
+    Domain,
+    EnvConfig,
+    RegionQuota,
+    Slice,
+)
+from modules.config.slices import parse_slice, resolve_slices
 from modules.identity.props import (
     DKIM_KEY_LENGTHS,
     DMARC_ALIGNMENTS,
@@ -29,12 +40,10 @@ from modules.identity.props import (
 
 T = TypeVar("T")
 
-NAME = r"[a-z][a-z0-9-]{0,30}[a-z0-9]"
-NAME_HINT = "lower-case letters, digits and hyphens, 2-32 characters, starting with a letter"
 ACCOUNT_ID = r"[0-9]{12}"
 ROLE_ARN = r"arn:aws(?:-cn|-us-gov)?:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}"
 HOSTED_ZONE_ID = r"Z[A-Z0-9]{1,31}"
-TOP_LEVEL = ("environment", "tags", "backend", "account", "domain")
+TOP_LEVEL = ("environment", "tags", "backend", "account", "domain", "slice")
 _DEFAULT_MAIL_FROM: MailFrom | None = MailFrom()  # no mail_from block: bounce.<domain>
 
 
@@ -86,7 +95,9 @@ class _Loader:
         self.broken_accounts: set[str] = set()  # reported already: their domains are not checked again
         self.accounts_complete = True  # False when some file's account blocks could not be read
         self.domains: list[Domain] = []
-        self.domain_files: dict[str, str] = {}
+        self.domain_files: dict[str, str] = {}  # name → file of its first block, valid or not
+        self.slices: list[Slice] = []
+        self.slice_files: dict[str, str] = {}
         self.backend: Backend | None = None
         self.backend_node: Node | None = None
 
@@ -102,6 +113,7 @@ class _Loader:
             self._settings(node)
             self._accounts(node)
             self._domains(node)
+            self._slices(node)
             self._backend(node)
             self.collect(partial(node.finish, known=TOP_LEVEL))
 
@@ -112,6 +124,7 @@ class _Loader:
         if not any(n.has("account") for n in self.nodes):
             self.problems.append(f"{self.nodes[0].file}: account: at least one account block is required")
         domains = self._resolve_domains()
+        slices = self._resolve_slices(domains, environment)
         if self.problems or environment is None:
             raise ConfigError(self.problems)
         return EnvConfig(
@@ -120,6 +133,7 @@ class _Loader:
             files=tuple(n.file for n in self.nodes),
             accounts=tuple(self.accounts),
             domains=tuple(domains),
+            slices=tuple(slices),
             backend=self.backend or Backend(),
             tags=_freeze(tags),
         )
@@ -168,6 +182,17 @@ class _Loader:
             if domain is not None:
                 self.domains.append(domain)
 
+    def _slices(self, node: Node) -> None:
+        for label, body in self.collect(partial(_labelled, node, "slice", "name")) or []:
+            if label in self.slice_files:
+                first = self.slice_files[label]
+                self.problems.append(str(body.fail(None, f"declared twice (first in {first})")))
+                continue
+            self.slice_files[label] = body.file
+            checked = self.collect(partial(parse_slice, label, body))
+            if checked is not None:
+                self.slices.append(checked)
+
     def _backend(self, node: Node) -> None:
         for label, body in self.collect(partial(_labelled, node, "backend", "local|s3")) or []:
             if self.backend_node is not None:
@@ -189,6 +214,25 @@ class _Loader:
             checked = self.collect(partial(_resolve_domain, domain, self.accounts))
             if checked is not None:
                 resolved.append(checked)
+        return resolved
+
+    def _resolve_slices(self, domains: list[Domain], environment: str | None) -> list[Slice]:
+        # Slices of a broken (or unreadable) account would only repeat that account's problem.
+        known = {a.alias for a in self.accounts}
+        candidates = [
+            s
+            for s in self.slices
+            if s.account not in self.broken_accounts and (self.accounts_complete or s.account in known)
+        ]
+        resolved, problems = resolve_slices(
+            candidates,
+            accounts=self.accounts,
+            domains=domains,
+            # A from_domain whose own block is broken was reported already.
+            broken_domains=set(self.domain_files) - {d.name for d in domains},
+            environment=environment,
+        )
+        self.problems.extend(problems)
         return resolved
 
     def _environment(self) -> str | None:

@@ -24,6 +24,11 @@ SES_REGIONS = frozenset(
 )  # fmt: skip
 
 
+# Aliases of accounts and names of slices (and the environment): they end up in AWS resource names.
+NAME = r"[a-z][a-z0-9-]{0,30}[a-z0-9]"
+NAME_HINT = "lower-case letters, digits and hyphens, 2-32 characters, starting with a letter"
+
+
 def _frozen(mapping: dict[str, str] | None = None) -> MappingProxyType[str, str]:
     return MappingProxyType(dict(mapping or {}))
 
@@ -77,6 +82,47 @@ class Domain:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Slice:
+    """A capacity slice: a guaranteed share of one account-region's SES sending rate, with its own
+    queues (transactional and bulk lanes, a DLQ) and sender Lambda.
+
+    Attributes:
+        name: lower-case letters, digits and hyphens; unique in the environment.
+        account: alias of the account block it sends from.
+        region: the region it sends from; must be declared in that account.
+        rate_per_second: guaranteed recipients per second (> 0). The slices of one account-region
+            together may not ask for more than its ``max_send_rate``.
+        from_domains: domain identities it may send as; each must be a domain of ``account`` in
+            ``region``.
+        source: the file that declared it, for messages.
+        configuration_set: configuration set passed with every send. Default - none (the
+            identity's default configuration set, if any, applies).
+        max_receive_count: receives before a message moves to the DLQ (redrive), 1-1000. Default 5.
+        sender_max_concurrency: maximum concurrency of each lane's event source mapping, 2-1000.
+            Default 5.
+        batch_size: messages per sender invocation, 1-10. Default 10.
+        log_retention_days: the sender's log retention, a value CloudWatch accepts. Default 365.
+        dlq_alarm_threshold: visible DLQ messages that raise the alarm. Default 1.
+        oldest_message_alarm_seconds: age of a lane's oldest message that raises the alarm.
+            Default 300.
+    """
+
+    name: str
+    account: str
+    region: str
+    rate_per_second: float
+    from_domains: tuple[str, ...]
+    source: str
+    configuration_set: str | None = None
+    max_receive_count: int = 5
+    sender_max_concurrency: int = 5
+    batch_size: int = 10
+    log_retention_days: int = 365
+    dlq_alarm_threshold: int = 1
+    oldest_message_alarm_seconds: int = 300
+
+
+@dataclass(frozen=True, kw_only=True)
 class Backend:
     """Where each stack keeps its Terraform state. Default: a local file per stack."""
 
@@ -98,6 +144,7 @@ class StackTarget:
     account: Account
     region: RegionQuota
     domains: tuple[Domain, ...]
+    slices: tuple[Slice, ...] = ()  # the capacity slices sending from this account-region
 
     @property
     def name(self) -> str:
@@ -113,6 +160,7 @@ class EnvConfig:
     files: tuple[str, ...]
     accounts: tuple[Account, ...]
     domains: tuple[Domain, ...]
+    slices: tuple[Slice, ...] = ()
     backend: Backend = field(default_factory=Backend)
     tags: MappingProxyType[str, str] = field(default_factory=_frozen)
 
@@ -129,6 +177,7 @@ class EnvConfig:
                 domains=tuple(
                     d for d in self.domains if d.account == account.alias and quota.name in d.regions
                 ),
+                slices=tuple(s for s in self.slices if s.account == account.alias and s.region == quota.name),
             )
             for account in self.accounts
             for quota in account.regions

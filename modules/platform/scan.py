@@ -14,6 +14,17 @@ Two checkov 3.3.30 traps this module defends against, both of which end in "0 fa
   the ``terraform`` block's non-object settings (no check reads them); everything else is
   byte-identical and keeps its line numbers, and findings name the original file.
 
+A third gap: checkov 3.3.30's ``terraform_json`` runner honours no inline skip at all (it hands
+every check an empty skip list; neither ``checkov:skip=`` text nor a ``"//"`` entry is read:
+bridgecrewio/checkov#4634). So a resource carries its skips in its ``"//"`` comment block, in the
+form checkov reads from CloudFormation metadata and #4634 proposes for CDK for Terraform::
+
+    "//": {"checkov": {"skip": [{"id": "CKV_AWS_117", "comment": "why this check does not apply"}]}}
+
+and this module applies them to checkov's results: that check on that resource counts as
+skipped, with its comment. A skip without a comment, or one that matches no result (misspelt id,
+wrong resource, a check that no longer runs), makes the scan untrustworthy.
+
 A scan passes only if checkov ran cleanly, parsed every stack, ran at least one check on every
 stack and one of our checks on every SES identity, and nothing failed.
 """
@@ -27,7 +38,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -82,6 +93,7 @@ class ScanResult:
     stacks: list[StackResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     checkov_version: str = "?"
+    checkov_failures: int = 0  # failed results as checkov reported them, before our skips
 
     @property
     def failed(self) -> list[Finding]:
@@ -224,7 +236,49 @@ def collect(reports: Sequence[Mapping[str, Any]], staged: Mapping[Path, Path], s
                     continue
                 finding = _finding(record, stack_result.file, addresses[copy])
                 getattr(stack_result, key.removesuffix("_checks")).append(finding)
+                result.checkov_failures += key == "failed_checks"
+    for copy, stack in by_file.items():
+        result.errors.extend(apply_skips(stack, resource_skips(json.loads(copy.read_text(encoding="utf-8")))))
     return result
+
+
+def resource_skips(document: Mapping[str, Any]) -> dict[tuple[str, str], str]:
+    """``(address, check id) → comment`` from each resource's ``"//": {"checkov": {"skip": [...]}}``."""
+    skips: dict[tuple[str, str], str] = {}
+    for section, prefix in (("resource", ""), ("data", "data.")):
+        blocks = document.get(section, {})
+        for block_type, items in blocks.items() if isinstance(blocks, dict) else []:
+            for name, body in items.items() if isinstance(items, dict) else []:
+                comment_block = body.get("//", {}) if isinstance(body, dict) else {}
+                checkov = comment_block.get("checkov", {}) if isinstance(comment_block, dict) else {}
+                entries = checkov.get("skip", []) if isinstance(checkov, dict) else []
+                for entry in entries if isinstance(entries, list) else []:
+                    if isinstance(entry, dict):
+                        address = f"{prefix}{block_type}.{name}"
+                        skips[(address, str(entry.get("id", "")))] = str(entry.get("comment") or "").strip()
+    return skips
+
+
+def apply_skips(stack: StackResult, skips: Mapping[tuple[str, str], str]) -> list[str]:
+    """Move results that a resource skips into ``stack.skipped``; return problems with the skips."""
+    problems = []
+    used: set[tuple[str, str]] = set()
+    for outcome in ("passed", "failed"):
+        kept = []
+        for finding in getattr(stack, outcome):
+            key = (finding.resource, finding.check_id)
+            if skips.get(key):
+                used.add(key)
+                stack.skipped.append(replace(finding, details=(skips[key],)))
+            else:
+                kept.append(finding)
+        setattr(stack, outcome, kept)
+    for (address, check_id), comment in sorted(skips.items()):
+        if not comment:
+            problems.append(f"{stack.name}: skip of {check_id} on {address} gives no reason (comment)")
+        elif (address, check_id) not in used:
+            problems.append(f"{stack.name}: skip of {check_id} on {address} matches no checkov result")
+    return problems
 
 
 def scan(checkov_bin: str, out_dir: Path, *, policies_dir: Path = POLICIES_DIR) -> ScanResult:
@@ -261,7 +315,7 @@ def scan(checkov_bin: str, out_dir: Path, *, policies_dir: Path = POLICIES_DIR) 
         result.errors.append(f"checkov exited {proc.returncode} without a JSON report: {tail}")
     elif proc.returncode not in (0, 1):
         result.errors.append(f"checkov exited {proc.returncode}")
-    elif proc.returncode == 1 and not result.failed:
+    elif proc.returncode == 1 and not result.checkov_failures:
         result.errors.append("checkov exited 1 but reported no failed check")
     result.errors.extend(
         f"checkov: {line.strip()}" for line in proc.stderr.splitlines() if _CHECKOV_ERRORS.search(line)
@@ -296,6 +350,10 @@ def report(result: ScanResult, stream: TextIO) -> None:
         )
         for detail in finding.details:
             print(f"       - {detail}", file=stream)
+    for stack in result.stacks:
+        for finding in stack.skipped:
+            reason = finding.details[0] if finding.details else ""
+            print(f"skipped {finding.check_id}  {finding.resource}: {reason}", file=stream)
     for problem in result.problems():
         print(f"ERROR  {problem}", file=stream)
     verdict = {EXIT_OK: "passed", EXIT_FAILED_CHECKS: "FAILED", EXIT_SCAN_UNTRUSTED: "NOT TRUSTWORTHY"}

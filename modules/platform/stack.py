@@ -8,6 +8,9 @@ from cdktn import LocalBackend, S3Backend, TerraformStack
 from cdktn_provider_aws.provider import AwsProvider, AwsProviderAssumeRole, AwsProviderDefaultTags
 from constructs import Construct
 
+from modules.capacity_slice.construct import CapacitySlice
+from modules.capacity_slice.foundation import SendingFoundation
+from modules.capacity_slice.props import CapacitySliceProps, FoundationProps
 from modules.config.model import Backend, StackTarget
 from modules.identity.construct import DomainIdentity, DomainIdentityProps
 
@@ -67,6 +70,38 @@ class SesStack(TerraformStack):
             )
             for domain in target.domains
         ]
+        self.foundation: SendingFoundation | None = None
+        self.slices: list[CapacitySlice] = []
+        if target.slices:
+            self._slices()
+
+    def _slices(self) -> None:
+        """One key, state table and alarm topic for the stack, then a CapacitySlice per slice."""
+        target = self.target
+        self.foundation = SendingFoundation(
+            self,
+            "sending",
+            FoundationProps(
+                environment=target.environment, account_id=target.account.id, region=target.region.name
+            ),
+        )
+        identities = {identity.props.domain: identity for identity in self.identities}
+        for item in target.slices:
+            props = CapacitySliceProps(
+                environment=target.environment,
+                name=item.name,
+                rate_per_second=item.rate_per_second,
+                identities=[identities[domain] for domain in item.from_domains],
+                configuration_set=item.configuration_set,
+                max_receive_count=item.max_receive_count,
+                sender_max_concurrency=item.sender_max_concurrency,
+                batch_size=item.batch_size,
+                log_retention_days=item.log_retention_days,
+                dlq_alarm_threshold=item.dlq_alarm_threshold,
+                oldest_message_alarm_seconds=item.oldest_message_alarm_seconds,
+            )
+            slice_id = "slice_" + item.name.replace("-", "_")
+            self.slices.append(CapacitySlice(self, slice_id, props, foundation=self.foundation))
 
     def _backend(self, backend: Backend, state_dir: str) -> None:
         name = self.target.name

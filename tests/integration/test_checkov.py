@@ -401,3 +401,89 @@ def test_staging_drops_only_terraform_scalars_and_keeps_lines(tmp_path: Path) ->
     assert copy.read_text().startswith(prefix)
     addresses = scan.resource_addresses(copy.read_text())
     assert "aws_sesv2_email_identity.lines_example_org" in addresses.values()
+
+
+# --- per-resource skips (checkov's terraform_json runner reads none itself) ----------------------
+
+
+@pytest.mark.checkov
+def test_env_skips_are_only_the_senders_documented_ones_each_with_its_reason(
+    env_scans: dict[str, ScanResult],
+) -> None:
+    skipped = [f for result in env_scans.values() for stack in result.stacks for f in stack.skipped]
+    assert skipped, "the senders' skips were not applied"
+    for finding in skipped:
+        assert finding.resource.startswith("aws_lambda_function.")
+        assert finding.resource.endswith("_sender")
+        assert finding.check_id in {"CKV_AWS_117", "CKV_AWS_272"}
+        assert finding.details
+        assert len(finding.details[0]) > 40
+
+
+LAMBDA_WITH_SKIPS = {
+    "aws_lambda_function": {
+        "f": {
+            "//": {
+                "checkov": {
+                    "skip": [
+                        {"id": "CKV_AWS_117", "comment": "calls AWS APIs only"},
+                        {"id": "CKV_AWS_272", "comment": " "},
+                        {"id": "CKV_AWS_999", "comment": "a check that never reports here"},
+                    ]
+                },
+                "metadata": {"path": "s/f", "uniqueId": "f"},
+            },
+            "function_name": "f",
+        }
+    }
+}
+
+
+def test_skips_are_read_from_each_resources_comment_block() -> None:
+    document = stack_json("skips.example.org", extra_resources=LAMBDA_WITH_SKIPS)
+    assert scan.resource_skips(document) == {
+        ("aws_lambda_function.f", "CKV_AWS_117"): "calls AWS APIs only",
+        ("aws_lambda_function.f", "CKV_AWS_272"): "",
+        ("aws_lambda_function.f", "CKV_AWS_999"): "a check that never reports here",
+    }
+
+
+def test_skipped_results_move_to_skipped_and_bad_skips_are_problems(tmp_path: Path) -> None:
+    original = tmp_path / "out" / "stacks" / "s" / "cdk.tf.json"
+    original.parent.mkdir(parents=True)
+    original.write_text(
+        json.dumps(stack_json("skips.example.org", extra_resources=LAMBDA_WITH_SKIPS), indent=2)
+    )
+    staged = scan.stage([original], tmp_path / "staged")
+    (copy,) = staged
+    line = next(
+        n for n, a in scan.resource_addresses(copy.read_text()).items() if a == "aws_lambda_function.f"
+    )
+
+    def record(check_id: str) -> dict[str, Any]:
+        return {
+            "check_id": check_id,
+            "resource": "resource.f",
+            "file_path": "/s/cdk.tf.json",
+            "file_line_range": [line, line + 1],
+        }
+
+    report = {
+        "check_type": "terraform_json",
+        "results": {
+            "passed_checks": [record("CKV_AWS_50")],
+            "failed_checks": [record("CKV_AWS_117"), record("CKV_AWS_272")],
+        },
+    }
+    result = scan.collect([report], staged, tmp_path / "staged")
+
+    (stack,) = result.stacks
+    assert [(f.check_id, f.details) for f in stack.skipped] == [("CKV_AWS_117", ("calls AWS APIs only",))]
+    assert [f.check_id for f in stack.failed] == ["CKV_AWS_272"]  # a skip without a reason does not count
+    assert [f.check_id for f in stack.passed] == ["CKV_AWS_50"]
+    assert result.checkov_failures == 2
+    assert result.errors == [
+        "s: skip of CKV_AWS_272 on aws_lambda_function.f gives no reason (comment)",
+        "s: skip of CKV_AWS_999 on aws_lambda_function.f matches no checkov result",
+    ]
+    assert result.exit_code() == scan.EXIT_SCAN_UNTRUSTED

@@ -167,7 +167,11 @@ def test_example_environment_tags_are_read(example: EnvConfig) -> None:
 
 
 def test_multi_region_reads_accounts_from_one_file_and_domains_from_another(multi: EnvConfig) -> None:
-    assert multi.files == ("envs/multi-region/accounts.hcl", "envs/multi-region/domains.hcl")
+    assert multi.files == (
+        "envs/multi-region/accounts.hcl",
+        "envs/multi-region/domains.hcl",
+        "envs/multi-region/slices.hcl",
+    )
     assert {d.source for d in multi.domains} == {"envs/multi-region/domains.hcl"}
 
 
@@ -379,7 +383,7 @@ BAD_CASES = [
         ses(account(), domain(), 'resource "aws_s3_bucket" "logs" {\n}'),
         "ses.hcl",
         ": resource: ",
-        ("unknown key", "environment", "account", "domain"),
+        ("unknown key", "environment", "account", "domain", "slice"),
     ),
     Bad(
         "misspelt_top_level_attribute_suggests_environment",
@@ -958,3 +962,306 @@ def test_cli_validate_on_a_good_env_exits_0_and_counts_stacks_and_domains() -> N
     result = run_cli("validate", "--env", "multi-region")
     assert result.returncode == 0, result.stderr
     assert "multi-region: valid (3 stack(s), 3 domain(s))" in result.stdout
+
+
+# --------------------------------------------------------------------------------------------
+# Capacity slices
+# --------------------------------------------------------------------------------------------
+
+SLC = 'slice "at-de"'
+TWO_REGIONS = REGION + region("eu-west-1")
+
+
+def slice_block(
+    body: str = "",
+    *,
+    name: str = "at-de",
+    owner: str = 'account = "media"',
+    where: str = 'region = "eu-central-1"',
+    rate: str = "rate_per_second = 60",
+    domains: str = 'from_domains = ["news.example.at"]',
+) -> str:
+    return f'slice "{name}" {{\n  {owner}\n  {where}\n  {rate}\n  {domains}\n{body}\n}}\n'
+
+
+def test_example_env_has_one_slice_with_the_documented_defaults(example: EnvConfig) -> None:
+    (item,) = example.slices
+    assert (item.name, item.account, item.region, item.rate_per_second) == (
+        "at-de",
+        "media",
+        "eu-central-1",
+        60.0,
+    )
+    assert item.from_domains == ("news.example.at",)
+    assert item.source == "envs/example/ses.hcl"
+    assert (item.configuration_set, item.max_receive_count, item.sender_max_concurrency, item.batch_size) == (
+        None,
+        5,
+        5,
+        10,
+    )
+    assert (item.log_retention_days, item.dlq_alarm_threshold, item.oldest_message_alarm_seconds) == (
+        365,
+        1,
+        300,
+    )
+    assert example.stacks()[0].slices == (item,)
+
+
+def test_multi_region_stacks_get_the_slices_of_their_account_region(multi: EnvConfig) -> None:
+    assert {t.name: [s.name for s in t.slices] for t in multi.stacks()} == {
+        "multi-region-media-eu-central-1": ["at-news"],
+        "multi-region-media-eu-west-1": ["at-news-west"],
+        "multi-region-shop-us-east-1": ["shop-orders", "shop-partner"],
+    }
+
+
+def test_slice_settings_are_read(multi: EnvConfig) -> None:
+    orders = next(s for s in multi.slices if s.name == "shop-orders")
+    assert (orders.configuration_set, orders.max_receive_count, orders.sender_max_concurrency) == (
+        "transactional",
+        3,
+        10,
+    )
+    assert orders.log_retention_days == 731
+    partner = next(s for s in multi.slices if s.name == "shop-partner")
+    assert (partner.batch_size, partner.dlq_alarm_threshold) == (5, 10)
+    assert partner.from_domains == ("partner.example.net", "orders.shop.example.com")
+
+
+def test_slices_may_ask_for_exactly_the_quota(tmp_path: Path) -> None:
+    env = load_tmp(
+        tmp_path,
+        ses(account(), domain(), slice_block(name="aa", rate="rate_per_second = 40"), slice_block(name="bb")),
+    )
+    assert [(s.name, s.rate_per_second) for s in env.slices] == [("aa", 40.0), ("bb", 60.0)]
+
+
+def test_slices_of_each_region_are_summed_separately(tmp_path: Path) -> None:
+    env = load_tmp(
+        tmp_path,
+        ses(
+            account(region=TWO_REGIONS),
+            domain(),
+            slice_block(name="central", rate="rate_per_second = 100"),
+            slice_block(name="west", where='region = "eu-west-1"', rate="rate_per_second = 100"),
+        ),
+    )
+    assert [(t.region.name, [s.name for s in t.slices]) for t in env.stacks()] == [
+        ("eu-central-1", ["central"]),
+        ("eu-west-1", ["west"]),
+    ]
+
+
+def test_slices_asking_for_more_than_the_quota_name_account_region_sum_and_quota(tmp_path: Path) -> None:
+    problems = problems_of(
+        tmp_path,
+        ses(account(), domain(), slice_block(name="at-news", rate="rate_per_second = 70"), slice_block()),
+    )
+    assert problems == [
+        f'{BAD}/ses.hcl: {SLC}.rate_per_second: slices of account "media" in eu-central-1 ask for '
+        "130 recipients/s, quota max_send_rate is 100 (at-news 70 + at-de 60)"
+    ]
+
+
+def test_slices_over_quota_across_files_are_reported_on_the_last_one(tmp_path: Path) -> None:
+    files = {
+        "a.hcl": ENV_LINE + account() + domain() + slice_block(name="first", rate="rate_per_second = 99.5"),
+        "b.hcl": slice_block(name="second", rate="rate_per_second = 0.75"),
+    }
+    (problem,) = problems_of(tmp_path, files)
+    assert problem.startswith(f'{BAD}/b.hcl: slice "second".rate_per_second: ')
+    assert "ask for 100.25 recipients/s, quota max_send_rate is 100 (first 99.5 + second 0.75)" in problem
+
+
+def test_slice_name_too_long_for_the_sender_name_is_rejected(tmp_path: Path) -> None:
+    env_name = "e" * 32
+    write_env(tmp_path, {"ses.hcl": f'environment = "{env_name}"\n' + account() + domain()}, name=env_name)
+    (tmp_path / env_name / "s.hcl").write_text(slice_block(name="s" * 32))
+    with pytest.raises(ConfigError) as caught:
+        load_env(tmp_path / env_name, display_root=tmp_path)
+    (problem,) = caught.value.problems
+    assert problem.startswith(f'{env_name}/s.hcl: slice "{"s" * 32}": ')
+    assert "(72 characters, AWS allows 64)" in problem
+
+
+def test_slice_of_a_broken_account_is_not_reported_again(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, ses(account(ident='id = "123"'), domain(), slice_block()))
+    assert problems == [f'{BAD}/ses.hcl: {ACC}.id: expected a 12-digit AWS account id, got "123"']
+
+
+def test_from_domain_whose_block_is_broken_is_not_reported_again(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, ses(account(), domain("dmarc {\n  pct = 150\n}"), slice_block()))
+    assert problems == [f"{BAD}/ses.hcl: {DOM}.dmarc.pct: expected a whole number from 0 to 100, got 150"]
+
+
+def test_slice_problems_are_reported_with_the_other_problems(tmp_path: Path) -> None:
+    files = ses(
+        account(),
+        domain("dmarc {\n  pct = 150\n}", name="shop.example.com"),
+        domain(),
+        slice_block("batch_size = 0"),
+        slice_block(name="bb", owner='account = "nobody"'),
+    )
+    assert [p.split(": ")[1] for p in problems_of(tmp_path, files)] == [
+        'domain "shop.example.com".dmarc.pct',
+        f"{SLC}.batch_size",
+        'slice "bb".account',
+    ]
+
+
+SLICE_BAD_CASES = [
+    Bad(
+        "slice_of_unknown_account",
+        ses(account(), domain(), slice_block(owner='account = "shop"')),
+        "ses.hcl",
+        f": {SLC}.account: ",
+        ('no account "shop"', "accounts: media"),
+    ),
+    Bad(
+        "slice_region_not_declared_in_its_account",
+        ses(account(), domain(), slice_block(where='region = "eu-west-1"')),
+        "ses.hcl",
+        f": {SLC}.region: ",
+        ('account "media" has no region "eu-west-1"', "declared: eu-central-1"),
+    ),
+    Bad(
+        "slice_over_the_quota",
+        ses(account(), domain(), slice_block(rate="rate_per_second = 100.5")),
+        "ses.hcl",
+        f": {SLC}.rate_per_second: ",
+        ('slices of account "media" in eu-central-1 ask for 100.5 recipients/s', "max_send_rate is 100"),
+    ),
+    Bad(
+        "from_domain_not_declared",
+        ses(
+            account(), domain(), slice_block(domains='from_domains = ["news.example.at", "shop.example.com"]')
+        ),
+        "ses.hcl",
+        f": {SLC}.from_domains[1]: ",
+        (
+            '"shop.example.com" is not a domain of account "media" in eu-central-1',
+            "domains there: news.example.at",
+        ),
+    ),
+    Bad(
+        "from_domain_of_another_account",
+        ses(
+            account(),
+            account(alias="shop", ident='id = "222222222222"'),
+            domain(owner='account = "shop"'),
+            slice_block(),
+        ),
+        "ses.hcl",
+        f": {SLC}.from_domains[0]: ",
+        ('"news.example.at" is not a domain of account "media" in eu-central-1', "domains there: none"),
+    ),
+    Bad(
+        "from_domain_not_in_the_slice_region",
+        ses(
+            account(region=TWO_REGIONS),
+            domain('regions = ["eu-central-1"]'),
+            slice_block(where='region = "eu-west-1"'),
+        ),
+        "ses.hcl",
+        f": {SLC}.from_domains[0]: ",
+        ('"news.example.at" is not a domain of account "media" in eu-west-1',),
+    ),
+    Bad(
+        "duplicate_slice_across_files",
+        {
+            "a.hcl": ENV_LINE + account() + domain() + slice_block(),
+            "b.hcl": slice_block(rate="rate_per_second = 1"),
+        },
+        "b.hcl",
+        f": {SLC}: ",
+        (f"declared twice (first in {BAD}/a.hcl)",),
+    ),
+    Bad(
+        "slice_name_not_lower_case",
+        ses(account(), domain(), slice_block(name="AT_de")),
+        "ses.hcl",
+        ': slice "AT_de": ',
+        ("slice name must be lower-case letters, digits and hyphens",),
+    ),
+    Bad(
+        "slice_rate_zero",
+        ses(account(), domain(), slice_block(rate="rate_per_second = 0")),
+        "ses.hcl",
+        f": {SLC}.rate_per_second: ",
+        ("expected a number > 0, got 0",),
+    ),
+    Bad(
+        "slice_without_rate",
+        ses(account(), domain(), slice_block(rate="")),
+        "ses.hcl",
+        f": {SLC}.rate_per_second: ",
+        ("is required",),
+    ),
+    Bad(
+        "slice_without_from_domains",
+        ses(account(), domain(), slice_block(domains="from_domains = []")),
+        "ses.hcl",
+        f": {SLC}.from_domains: ",
+        ("at least one domain",),
+    ),
+    Bad(
+        "slice_from_domain_not_a_domain_name",
+        ses(account(), domain(), slice_block(domains='from_domains = ["News.Example.at"]')),
+        "ses.hcl",
+        f": {SLC}.from_domains[0]: ",
+        ("not a valid domain name",),
+    ),
+    Bad(
+        "slice_batch_size_above_ten",
+        ses(account(), domain(), slice_block("batch_size = 11")),
+        "ses.hcl",
+        f": {SLC}.batch_size: ",
+        ("expected a whole number from 1 to 10, got 11",),
+    ),
+    Bad(
+        "slice_max_concurrency_below_two",
+        ses(account(), domain(), slice_block("sender_max_concurrency = 1")),
+        "ses.hcl",
+        f": {SLC}.sender_max_concurrency: ",
+        ("expected a whole number from 2 to 1000, got 1",),
+    ),
+    Bad(
+        "slice_max_receive_count_above_1000",
+        ses(account(), domain(), slice_block("max_receive_count = 1001")),
+        "ses.hcl",
+        f": {SLC}.max_receive_count: ",
+        ("expected a whole number from 1 to 1000, got 1001",),
+    ),
+    Bad(
+        "slice_log_retention_cloudwatch_does_not_accept",
+        ses(account(), domain(), slice_block("log_retention_days = 366")),
+        "ses.hcl",
+        f": {SLC}.log_retention_days: ",
+        ("CloudWatch accepts only 1, 3, 5", "got 366"),
+    ),
+    Bad(
+        "slice_configuration_set_not_a_name",
+        ses(account(), domain(), slice_block('configuration_set = "bad set"')),
+        "ses.hcl",
+        f": {SLC}.configuration_set: ",
+        ('expected a configuration set name, got "bad set"',),
+    ),
+    Bad(
+        "slice_unknown_key_suggests_batch_size",
+        ses(account(), domain(), slice_block("batch_sze = 5")),
+        "ses.hcl",
+        f": {SLC}.batch_sze: ",
+        ('did you mean "batch_size"',),
+    ),
+]
+
+
+@pytest.mark.parametrize("case", SLICE_BAD_CASES, ids=[c.id for c in SLICE_BAD_CASES])
+def test_bad_slice_is_rejected_naming_file_key_path_and_expectation(tmp_path: Path, case: Bad) -> None:
+    test_bad_input_is_rejected_naming_file_key_path_and_expectation(tmp_path, case)
+
+
+def test_loaded_slices_are_frozen(multi: EnvConfig) -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        multi.slices[0].rate_per_second = 1000  # type: ignore[misc]

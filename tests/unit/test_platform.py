@@ -112,9 +112,22 @@ def test_summary_lists_resources_and_every_dns_record_with_its_expression(
     _, stacks = synth_env("example", repo_root, tmp_path / "out")
     (summary,) = summarize(stacks, tmp_path / "out")
     assert summary.resources == {
+        "aws_cloudwatch_log_group": 1,
+        "aws_cloudwatch_metric_alarm": 5,
+        "aws_dynamodb_table": 1,
+        "aws_iam_role": 1,
+        "aws_iam_role_policy": 3,
+        "aws_kms_alias": 1,
+        "aws_kms_key": 1,
+        "aws_lambda_event_source_mapping": 2,
+        "aws_lambda_function": 1,
         "aws_route53_record": 6,
         "aws_sesv2_email_identity": 2,
         "aws_sesv2_email_identity_mail_from_attributes": 2,
+        "aws_sns_topic": 1,
+        "aws_sns_topic_policy": 1,
+        "aws_sqs_queue": 3,
+        "aws_sqs_queue_redrive_allow_policy": 1,
     }
     shop = next(d for d in summary.domains if d.domain == "shop.example.com")
     assert shop.dns == "external DNS: output shop_example_com_dns_zone_file"

@@ -1,0 +1,41 @@
+# Capacity slices: each guarantees part of one account-region's SES rate (recipients per second)
+# and gets its own queues (transactional + bulk lanes, a DLQ) and sender Lambda. The slices of an
+# account-region may not ask for more than its max_send_rate together.
+
+# media, eu-central-1 (quota 100/s): 40 guaranteed to the newsletter, 60 left for bursts.
+slice "at-news" {
+  account         = "media"
+  region          = "eu-central-1"
+  rate_per_second = 40
+  from_domains    = ["news.example.at"]
+}
+
+# The same domain sends from eu-west-1 too: a slice belongs to one region.
+slice "at-news-west" {
+  account                      = "media"
+  region                       = "eu-west-1"
+  rate_per_second              = 20
+  from_domains                 = ["news.example.at"]
+  oldest_message_alarm_seconds = 900 # bulk mail may wait longer
+}
+
+# shop, us-east-1 (quota 200/s): the two slices take all of it.
+slice "shop-orders" {
+  account                = "shop"
+  region                 = "us-east-1"
+  rate_per_second        = 150
+  from_domains           = ["orders.shop.example.com"]
+  configuration_set      = "transactional" # the identity's default set, named in every send
+  max_receive_count      = 3
+  sender_max_concurrency = 10
+  log_retention_days     = 731
+}
+
+slice "shop-partner" {
+  account             = "shop"
+  region              = "us-east-1"
+  rate_per_second     = 50
+  from_domains        = ["partner.example.net", "orders.shop.example.com"]
+  batch_size          = 5
+  dlq_alarm_threshold = 10
+}

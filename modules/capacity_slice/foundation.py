@@ -1,0 +1,112 @@
+"""``SendingFoundation``: what the slices of one stack share — key, state table, alarm topic."""
+
+from __future__ import annotations
+
+from cdktn import TerraformOutput
+from cdktn_provider_aws.dynamodb_table import (
+    DynamodbTable,
+    DynamodbTableAttribute,
+    DynamodbTablePointInTimeRecovery,
+    DynamodbTableServerSideEncryption,
+    DynamodbTableTtl,
+)
+from cdktn_provider_aws.kms_alias import KmsAlias
+from cdktn_provider_aws.kms_key import KmsKey
+from cdktn_provider_aws.sns_topic import SnsTopic
+from cdktn_provider_aws.sns_topic_policy import SnsTopicPolicy
+from constructs import Construct
+
+from modules.capacity_slice.policies import alarm_topic_policy_json, key_policy_json
+from modules.capacity_slice.props import FoundationProps
+
+STATE_TABLE_KEY = "pk"  # limiter#<slice>, msg#<slice>#<message id>: one slice's items share a prefix
+STATE_TABLE_TTL = "expires_at"  # epoch seconds
+
+
+class SendingFoundation(Construct):
+    """One customer-managed KMS key, one DynamoDB state table and one alarm topic per stack.
+
+    * ``aws_kms_key.sending`` (rotation on) + ``aws_kms_alias.sending`` (``alias/<env>-ses-sending``):
+      encrypts the queues, the table, the topic, the log groups and the Lambda environments.
+    * ``aws_dynamodb_table.sending_state`` (``<env>-ses-sending-state``): the slices' rate limiters
+      and idempotency records; key ``pk`` (string), on-demand, point-in-time recovery, TTL on
+      ``expires_at``, SSE with the key, deletion protection.
+    * ``aws_sns_topic.alarms`` (``<env>-ses-alarms``): every alarm of the stack notifies it; only
+      CloudWatch alarms of this account may publish. Subscribe your on-call to it.
+
+    Example::
+
+        foundation = SendingFoundation(stack, "sending", FoundationProps(
+            environment="prod", account_id="111111111111", region="eu-central-1"))
+    """
+
+    def __init__(self, scope: Construct, id_: str, props: FoundationProps) -> None:
+        super().__init__(scope, id_)
+        self.props = props
+        env = props.environment
+        tags = dict(props.tags) or None
+        self.key = KmsKey(
+            self,
+            "key",
+            description=f"SES platform {env}: sending queues, state table, alarm topic, Lambda logs",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=key_policy_json(props),
+            tags=tags,
+        )
+        self.key.override_logical_id("sending")
+        KmsAlias(
+            self, "alias", name=f"alias/{env}-ses-sending", target_key_id=self.key.key_id
+        ).override_logical_id("sending")
+        self.state_table = DynamodbTable(
+            self,
+            "state",
+            name=f"{env}-ses-sending-state",
+            billing_mode="PAY_PER_REQUEST",
+            hash_key=STATE_TABLE_KEY,
+            attribute=[DynamodbTableAttribute(name=STATE_TABLE_KEY, type="S")],
+            ttl=DynamodbTableTtl(attribute_name=STATE_TABLE_TTL, enabled=True),
+            point_in_time_recovery=DynamodbTablePointInTimeRecovery(enabled=True),
+            server_side_encryption=DynamodbTableServerSideEncryption(enabled=True, kms_key_arn=self.key.arn),
+            deletion_protection_enabled=True,
+            tags=tags,
+        )
+        self.state_table.override_logical_id("sending_state")
+        self.alarm_topic = SnsTopic(
+            self, "alarms", name=f"{env}-ses-alarms", kms_master_key_id=self.key.arn, tags=tags
+        )
+        self.alarm_topic.override_logical_id("alarms")
+        SnsTopicPolicy(
+            self,
+            "alarms_policy",
+            arn=self.alarm_topic.arn,
+            policy=alarm_topic_policy_json(props, self.alarm_topic.arn),
+        ).override_logical_id("alarms")
+        TerraformOutput(
+            self,
+            "alarm_topic_arn_output",
+            value=self.alarm_topic.arn,
+            description=f"SNS topic all sending alarms of {env} in {props.region} notify; subscribe on-call",
+        ).override_logical_id("alarm_topic_arn")
+        TerraformOutput(
+            self,
+            "state_table_output",
+            value=self.state_table.name,
+            description="DynamoDB table holding the slices' rate limiters and idempotency records",
+        ).override_logical_id("sending_state_table_name")
+
+    @property
+    def key_arn(self) -> str:
+        return self.key.arn
+
+    @property
+    def table_name(self) -> str:
+        return self.state_table.name
+
+    @property
+    def table_arn(self) -> str:
+        return self.state_table.arn
+
+    @property
+    def alarm_topic_arn(self) -> str:
+        return self.alarm_topic.arn

@@ -1,0 +1,124 @@
+"""The policy documents of the sending path, as JSON strings that may hold Terraform tokens.
+
+No action contains ``*`` (``PythonFunctionProps`` rejects that); a resource is ``*`` only in key
+policies (where it means "this key") and for X-Ray (no resource-level permissions).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from modules.capacity_slice.props import FoundationProps
+
+# Everything the account's IAM may be granted on the key, spelled out (no kms:*): administration
+# including kms:PutKeyPolicy, so the key can never become unmanageable, and every data operation.
+KEY_ACCOUNT_ACTIONS = (
+    "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:CreateGrant", "kms:Decrypt", "kms:DeleteAlias",
+    "kms:DescribeKey", "kms:DisableKey", "kms:DisableKeyRotation", "kms:EnableKey",
+    "kms:EnableKeyRotation", "kms:Encrypt", "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus",
+    "kms:ListGrants", "kms:ListKeyPolicies", "kms:ListKeyRotations", "kms:ListResourceTags",
+    "kms:PutKeyPolicy", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:RetireGrant",
+    "kms:RevokeGrant", "kms:RotateKeyOnDemand", "kms:ScheduleKeyDeletion", "kms:TagResource",
+    "kms:UntagResource", "kms:UpdateAlias", "kms:UpdateKeyDescription",
+)  # fmt: skip
+KEY_LOGS_ACTIONS = (
+    "kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey",
+)  # fmt: skip
+LANE_ACTIONS = (
+    "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+    "sqs:ChangeMessageVisibility", "sqs:SendMessage",
+)  # fmt: skip
+STATE_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+
+
+def _document(*statements: dict[str, object]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def key_policy_json(props: FoundationProps) -> str:
+    """Key policy: the account administers (through IAM); CloudWatch Logs encrypts the
+    environment's Lambda log groups; CloudWatch alarms publish to the encrypted alarm topic."""
+    arn = f"arn:{props.partition}"
+    log_groups = f"{arn}:logs:{props.region}:{props.account_id}:log-group:/aws/lambda/{props.environment}-*"
+    return _document(
+        {
+            "Sid": "AccountAdministersThroughIam",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"{arn}:iam::{props.account_id}:root"},
+            "Action": list(KEY_ACCOUNT_ACTIONS),
+            "Resource": "*",
+        },
+        {
+            "Sid": "CloudWatchLogsForLambdaLogGroups",
+            "Effect": "Allow",
+            "Principal": {"Service": f"logs.{props.region}.amazonaws.com"},
+            "Action": list(KEY_LOGS_ACTIONS),
+            "Resource": "*",
+            "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_groups}},
+        },
+        {
+            # Alarm notifications to an SSE-KMS topic need the key; AWS documents no narrower form.
+            "Sid": "CloudWatchAlarmsToEncryptedTopic",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": "*",
+        },
+    )
+
+
+def alarm_topic_policy_json(props: FoundationProps, topic_arn: str) -> str:
+    """Only CloudWatch alarms of this account and region may publish to the alarm topic."""
+    alarms = f"arn:{props.partition}:cloudwatch:{props.region}:{props.account_id}:alarm:*"
+    return _document(
+        {
+            "Sid": "CloudWatchAlarmsOfThisAccount",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": "sns:Publish",
+            "Resource": topic_arn,
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": props.account_id},
+                "ArnLike": {"aws:SourceArn": alarms},
+            },
+        }
+    )
+
+
+def sender_policy_json(
+    *, slice_name: str, lane_arns: Sequence[str], dlq_arn: str, table_arn: str, key_arn: str
+) -> str:
+    """The sender's queues, DLQ, its own keys in the state table, and the queues' key.
+
+    SES send permissions come from each identity's ``send_policy_json``; logs, X-Ray and the
+    environment's key from ``PythonFunction``.
+    """
+    return _document(
+        {
+            "Sid": "ConsumeAndRequeueOwnLanes",
+            "Effect": "Allow",
+            "Action": list(LANE_ACTIONS),
+            "Resource": list(lane_arns),
+        },
+        {"Sid": "DeadLetterOwnDlq", "Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": dlq_arn},
+        {
+            "Sid": "OwnKeysInStateTable",
+            "Effect": "Allow",
+            "Action": list(STATE_ACTIONS),
+            "Resource": table_arn,
+            "Condition": {
+                "ForAllValues:StringLike": {
+                    "dynamodb:LeadingKeys": [f"limiter#{slice_name}", f"msg#{slice_name}#*"]
+                }
+            },
+        },
+        {
+            "Sid": "QueueMessagesKey",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": key_arn,
+        },
+    )

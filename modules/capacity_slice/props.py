@@ -1,0 +1,144 @@
+"""Inputs of :class:`CapacitySlice` and :class:`SendingFoundation`. Pure Python, no cdktn import."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from modules.lambda_asset.props import LOG_RETENTION_DAYS
+
+if TYPE_CHECKING:
+    from modules.identity.construct import DomainIdentity
+
+LANES = ("transactional", "bulk")  # one SQS queue each; applications pick the lane per message
+METRICS_NAMESPACE = "SesPlatform"
+_NAME = re.compile(r"[a-z][a-z0-9-]{0,30}[a-z0-9]")
+_CONFIGURATION_SET = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class FoundationProps:
+    """Inputs of :class:`SendingFoundation`: what every slice of a stack shares.
+
+    Attributes:
+        environment: the environment name; prefixes every resource name.
+        account_id: the stack's AWS account id (key policy, topic policy).
+        region: the stack's region.
+        tags: tags on every resource, merged over the provider's default tags. Default - none.
+    """
+
+    environment: str
+    account_id: str
+    region: str
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not _NAME.fullmatch(self.environment):
+            raise ValueError(
+                f"environment must be lower-case letters, digits and hyphens, got {self.environment!r}"
+            )
+        if not re.fullmatch(r"[0-9]{12}", self.account_id):
+            raise ValueError(f"account_id must be 12 digits, got {self.account_id!r}")
+
+    @property
+    def partition(self) -> str:
+        if self.region.startswith("cn-"):
+            return "aws-cn"
+        return "aws-us-gov" if self.region.startswith("us-gov-") else "aws"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CapacitySliceProps:
+    """Inputs of :class:`CapacitySlice`.
+
+    Attributes:
+        environment: the environment name; resources are named ``<environment>-<name>-...``.
+        name: the slice name: lower-case letters, digits and hyphens.
+        rate_per_second: guaranteed recipients per second (> 0), handed to the sender.
+        identities: the ``DomainIdentity`` constructs of the slice's from_domains (same stack);
+            the sender may send as these only.
+        configuration_set: configuration set named in every send. Default - none.
+        max_receive_count: receives before a message moves to the DLQ, 1-1000. Default 5.
+        sender_max_concurrency: maximum concurrency of each lane's event source mapping, 2-1000.
+            The function reserves this times the number of lanes. Default 5.
+        batch_size: messages per invocation, 1-10. Default 10.
+        max_batching_window_seconds: how long a lane gathers a batch, 0-300. Default 1.
+        log_retention_days: the sender's log retention, a value CloudWatch accepts. Default 365.
+        dlq_alarm_threshold: visible DLQ messages that raise the alarm (≥ 1). Default 1.
+        oldest_message_alarm_seconds: age of a lane's oldest message that raises the alarm.
+            Default 300.
+        sender_timeout_seconds: the sender's timeout; lane visibility timeout is six times this
+            plus the batching window. Default 60.
+        sender_memory_mb: the sender's memory. Default 256.
+        tags: tags on every resource of the slice, merged over the provider's default tags; the
+            slice adds ``slice = <name>``. Default - none.
+    """
+
+    environment: str
+    name: str
+    rate_per_second: float
+    identities: Sequence[DomainIdentity]
+    configuration_set: str | None = None
+    max_receive_count: int = 5
+    sender_max_concurrency: int = 5
+    batch_size: int = 10
+    max_batching_window_seconds: int = 1
+    log_retention_days: int = 365
+    dlq_alarm_threshold: int = 1
+    oldest_message_alarm_seconds: int = 300
+    sender_timeout_seconds: int = 60
+    sender_memory_mb: int = 256
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not _NAME.fullmatch(self.name):
+            raise ValueError(f"slice name must be lower-case letters, digits and hyphens, got {self.name!r}")
+        if not self.rate_per_second > 0:
+            raise ValueError(f"rate_per_second must be > 0, got {self.rate_per_second}")
+        if not self.identities:
+            raise ValueError(f"slice {self.name!r}: at least one identity to send as is required")
+        if self.configuration_set is not None and not _CONFIGURATION_SET.fullmatch(self.configuration_set):
+            raise ValueError(
+                f"configuration_set must be a configuration set name, got {self.configuration_set!r}"
+            )
+        _within("max_receive_count", self.max_receive_count, 1, 1000)
+        _within("sender_max_concurrency", self.sender_max_concurrency, 2, 1000)
+        _within("batch_size", self.batch_size, 1, 10)
+        _within("max_batching_window_seconds", self.max_batching_window_seconds, 0, 300)
+        _within("dlq_alarm_threshold", self.dlq_alarm_threshold, 1, None)
+        _within("oldest_message_alarm_seconds", self.oldest_message_alarm_seconds, 60, 1209600)
+        _within("sender_timeout_seconds", self.sender_timeout_seconds, 1, 900)
+        if self.log_retention_days not in LOG_RETENTION_DAYS:
+            raise ValueError(
+                f"log_retention_days must be a value CloudWatch accepts, got {self.log_retention_days}"
+            )
+        if len(self.function_name) > 64:
+            raise ValueError(f"sender name {self.function_name!r} is longer than 64 characters")
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.environment}-{self.name}"
+
+    @property
+    def function_name(self) -> str:
+        return f"{self.prefix}-sender"
+
+    @property
+    def visibility_timeout_seconds(self) -> int:
+        # AWS: at least six times the function timeout (retries of throttled invocations), plus the
+        # time a batch may wait to be gathered.
+        return 6 * self.sender_timeout_seconds + self.max_batching_window_seconds
+
+    @property
+    def reserved_concurrency(self) -> int:
+        # Every lane's mapping may run sender_max_concurrency at once: reserving less would throttle
+        # invocations, and throttled batches come back and count towards max_receive_count.
+        return self.sender_max_concurrency * len(LANES)
+
+
+def _within(key: str, value: int, minimum: int, maximum: int | None) -> None:
+    if isinstance(value, bool) or value < minimum or (maximum is not None and value > maximum):
+        bounds = f"{minimum}-{maximum}" if maximum is not None else f"≥ {minimum}"
+        raise ValueError(f"{key} must be {bounds}, got {value}")
