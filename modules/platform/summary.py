@@ -26,6 +26,14 @@ class DomainSummary:
 
 
 @dataclass(frozen=True)
+class SliceSummary:
+    name: str
+    rate_per_second: float
+    from_domains: tuple[str, ...]
+    queue_outputs: tuple[str, ...]  # outputs holding the lane and DLQ URLs applications need
+
+
+@dataclass(frozen=True)
 class StackSummary:
     name: str
     account_id: str
@@ -34,6 +42,7 @@ class StackSummary:
     resources: dict[str, int]
     data_sources: dict[str, int]
     domains: tuple[DomainSummary, ...]
+    slices: tuple[SliceSummary, ...] = ()
 
 
 def summarize(stacks: list[SesStack], outdir: Path) -> list[StackSummary]:
@@ -59,6 +68,19 @@ def summarize(stacks: list[SesStack], outdir: Path) -> list[StackSummary]:
                 resources=_count(document.get("resource", {})),
                 data_sources=_count(document.get("data", {})),
                 domains=tuple(domains),
+                slices=tuple(
+                    SliceSummary(
+                        name=item.name,
+                        rate_per_second=item.rate_per_second,
+                        from_domains=item.from_domains,
+                        queue_outputs=tuple(
+                            name
+                            for name in document.get("output", {})
+                            if name.startswith(item.name.replace("-", "_") + "_") and name.endswith("_url")
+                        ),
+                    )
+                    for item in stack.target.slices
+                ),
             )
         )
     return result
@@ -86,6 +108,13 @@ def render(environment: str, summaries: list[StackSummary], *, root: Path | None
         lines += [f"  {count:>3} × data.{kind}" for kind, count in s.data_sources.items()]
         for d in s.domains:
             lines += ["", f"  {d.domain}  ({d.dns})", *_record_lines(d.records)]
+        for c in s.slices:
+            lines += [
+                "",
+                f"  slice {c.name}: {c.rate_per_second:g} recipients/s guaranteed, "
+                f"from {', '.join(c.from_domains)}",
+                f"    queue URLs in outputs: {', '.join(c.queue_outputs)}",
+            ]
     return "\n".join(lines)
 
 
@@ -101,6 +130,7 @@ def to_json(environment: str, summaries: list[StackSummary]) -> str:
                     "directory": s.directory,
                     "resources": s.resources,
                     "data_sources": s.data_sources,
+                    "slices": [vars(c) for c in s.slices],
                     "domains": [
                         {
                             "domain": d.domain,

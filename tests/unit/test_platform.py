@@ -136,7 +136,15 @@ def test_summary_lists_resources_and_every_dns_record_with_its_expression(
         ("TXT", "bounce.shop.example.com"),
         ("TXT", "_dmarc.shop.example.com"),
     ]
+    (at_de,) = summary.slices
+    assert (at_de.name, at_de.rate_per_second, at_de.from_domains) == ("at-de", 60, ("news.example.at",))
+    assert sorted(at_de.queue_outputs) == [
+        "at_de_bulk_queue_url",
+        "at_de_dlq_url",
+        "at_de_transactional_queue_url",
+    ]
     text = render("example", [summary])
+    assert "slice at-de: 60 recipients/s guaranteed, from news.example.at" in text
     assert "CNAME  <dkim-token-1>._domainkey.news.example.at  <dkim-token-1>.dkim.amazonses.com" in text
     assert (
         "where <dkim-token-1> = "
