@@ -54,6 +54,9 @@ ENVIRONMENT_VARIABLES = (
     "ALLOWED_FROM_DOMAINS", "METRICS_NAMESPACE", "MAX_RECEIVE_COUNT",
 )  # fmt: skip
 MAX_SQS_DELAY_SECONDS = 900
+REQUEUES_ATTRIBUTE = "requeues"
+# Waiting for capacity may take any number of rounds; a fault that keeps recurring may not.
+FAULTS = frozenset({"SES_SERVER_ERROR", "SES_UNREACHABLE", "SENDER_ERROR"})
 MAX_VISIBILITY_SECONDS = 43200
 
 
@@ -74,6 +77,9 @@ class SenderConfig:
         hold_seconds: delay of a held message (daily quota). Default 900 (SQS's maximum).
         pause_seconds: how long SendingPaused / AccountSuspended stops the slice. Default 900.
         safety_margin_seconds: no new send starts with less Lambda time than this. Default 5.
+        max_fault_requeues: rounds of ``max_receive_count`` receives a message may spend on
+            recurring faults (5xx, unreachable) before it is dead-lettered with that reason.
+            Default 3. Capacity waits (throttling, budget, pauses) have no such limit.
     """
 
     slice_name: str
@@ -89,6 +95,7 @@ class SenderConfig:
     hold_seconds: int = 900
     pause_seconds: float = 900.0
     safety_margin_seconds: float = 5.0
+    max_fault_requeues: int = 3
     metrics_namespace: str = "SesPlatform"
 
     @classmethod
@@ -176,6 +183,8 @@ class _Record:
         attributes = record.get("attributes") or {}
         self.receive_count = int(attributes.get("ApproximateReceiveCount", "1"))
         self.queue_url = config.queue_urls.get(str(record.get("eventSourceARN", "")))
+        requeues = (record.get("messageAttributes") or {}).get(REQUEUES_ATTRIBUTE) or {}
+        self.requeues = int(requeues.get("stringValue") or 0)
 
     def process(self) -> Outcome:
         try:
@@ -214,21 +223,25 @@ class _Record:
         return self.send(message)
 
     def wait_for_budget(self, recipients: int) -> Outcome | None:
-        """``None`` once the limiter grants ``recipients``; else the outcome to give the record."""
-        clock, waited = self.deps.clock, 0.0
-        while True:
-            now = clock.now()
-            grant = self.deps.limiter.reserve(recipients, now)
+        """``None`` once the limiter grants ``recipients`` (after sleeping until the booked slot);
+        else the outcome to give the record."""
+        clock, config = self.deps.clock, self.config
+        now = clock.now()
+        # Book the earliest slot within the wait we can afford: a booked slot cannot be taken by
+        # smaller messages arriving later, so large messages do not starve.
+        affordable = min(config.max_wait_seconds, self.remaining() - config.safety_margin_seconds)
+        for _attempt in range(3):
+            grant = self.deps.limiter.reserve(recipients, now, max(affordable, 0.0))
             if grant.granted:
+                clock.sleep(grant.wait_seconds)
                 return None
             if grant.paused_until is not None:
                 return self.hold(grant.paused_until - now, "SLICE_PAUSED")
-            wait = max(grant.wait_seconds, 0.005)  # 0 means a lost write race: try again shortly
-            too_long = waited + wait > self.config.max_wait_seconds
-            if too_long or self.remaining() - wait < self.config.safety_margin_seconds:
-                return self.retry(max(1, math.ceil(wait)), "NO_BUDGET_YET")
-            clock.sleep(wait)
-            waited += wait
+            if grant.wait_seconds > 0.05:
+                break
+            clock.sleep(max(grant.wait_seconds, 0.005))  # lost a write race: try again shortly
+            now = clock.now()
+        return self.retry(max(1, math.ceil(grant.wait_seconds)), "NO_BUDGET_YET")
 
     def send(self, message: EmailMessage) -> Outcome:
         deps, key = self.deps, message.idempotency_key
@@ -305,8 +318,13 @@ class _Record:
 
     def retry(self, delay_seconds: int, reason_code: str) -> Outcome:
         # The last receive before redrive would dead-letter a message that did nothing wrong:
-        # re-enqueue it instead, which starts its receive count afresh.
+        # re-enqueue it instead, which starts its receive count afresh - but not forever for a
+        # fault that keeps recurring (an SES 5xx for this one message would loop endlessly).
         if self.receive_count >= self.config.max_receive_count - 1 and self.queue_url:
+            if reason_code in FAULTS and self.requeues >= self.config.max_fault_requeues:
+                return self.dead_letter(
+                    reason_code, f"still failing after {self.requeues + 1} rounds of receives"
+                )
             return self.hold(max(delay_seconds, 1), reason_code)
         if self.queue_url and self.record.get("receiptHandle"):
             try:
@@ -324,8 +342,14 @@ class _Record:
         if not self.queue_url:
             return self.retry_without_hold(seconds, reason_code)
         delay = min(max(math.ceil(seconds), 0), MAX_SQS_DELAY_SECONDS)
+        counter = {"DataType": "Number", "StringValue": str(self.requeues + 1)}
         try:
-            self.deps.sqs.send_message(QueueUrl=self.queue_url, MessageBody=self.body, DelaySeconds=delay)
+            self.deps.sqs.send_message(
+                QueueUrl=self.queue_url,
+                MessageBody=self.body,
+                DelaySeconds=delay,
+                MessageAttributes={REQUEUES_ATTRIBUTE: counter},
+            )
         except Exception as exc:
             log("hold_failed", level="ERROR", message_id=self.id, error=repr(exc))
             return self.retry_without_hold(seconds, reason_code)

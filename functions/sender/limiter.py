@@ -89,26 +89,31 @@ class Decision:
         return self.wait_ms / 1000
 
 
-def decide(log: Iterable[Entry], now_ms: int, recipients: int, budget: float) -> Decision:
+def decide(
+    log: Iterable[Entry], now_ms: int, recipients: int, budget: float, max_wait_ms: int = 0
+) -> Decision:
     """Decide one reservation against a window log; pure, so it is the same in memory and in DynamoDB.
 
-    Grants ``recipients`` at ``now_ms`` iff for every window ``(t - WINDOW_MS, t]`` containing
-    ``now_ms`` the recipients already in it plus ``recipients`` are at most ``budget``, or the
-    window holds nothing yet (a message larger than the budget goes only into empty windows).
-    A ``budget`` of zero or less grants nothing. On a grant the returned log is sorted, has the
-    new entry (merged with an entry of the same millisecond) and is pruned to the entries a later
-    caller can still need: those newer than ``newest - WINDOW_MS - SKEW_TOLERANCE_MS``.
+    Grants ``recipients`` at the earliest time ``at`` in ``[now_ms, now_ms + max_wait_ms]`` such
+    that every window ``(t - WINDOW_MS, t]`` containing ``at`` holds at most ``budget`` with them
+    added, or holds nothing yet. Booking a slot ahead (``max_wait_ms`` > 0) is what keeps a large
+    message from starving behind a stream of small ones: once booked, later callers fit around it.
+    A message larger than the budget goes only into empty windows and books its excess as debt
+    in the following windows (``budget`` per window), so a stream of large messages still
+    averages the budget. A ``budget`` of zero or less grants nothing.
+
+    The log starts with a horizon marker ``(horizon, 0)``: entries at or before it were pruned,
+    so a caller whose windows reach back past it (a clock lagging the others by more than
+    ``SKEW_TOLERANCE_MS``) is told to wait rather than judged on an incomplete log.
     """
     if recipients < 1:
         raise ValueError(f"recipients must be at least 1, got {recipients}")
     entries = sorted(log)
+    horizon = entries[0][0] if entries and entries[0][1] == 0 else None
     if budget <= 0:
         return Decision(granted=False, wait_ms=WINDOW_MS, log=tuple(entries))
-    if entries and now_ms < entries[-1][0] - SKEW_TOLERANCE_MS:
-        # Entries this caller's windows could contain may already be pruned: wait until its
-        # clock is within the tolerance of the newest grant.
-        lag = entries[-1][0] - SKEW_TOLERANCE_MS - now_ms
-        return Decision(granted=False, wait_ms=lag, log=tuple(entries))
+    if horizon is not None and now_ms - WINDOW_MS < horizon:
+        return Decision(granted=False, wait_ms=horizon + WINDOW_MS - now_ms, log=tuple(entries))
 
     times = [t for t, _ in entries]
     prefix = [0, *itertools.accumulate(n for _, n in entries)]
@@ -119,7 +124,7 @@ def decide(log: Iterable[Entry], now_ms: int, recipients: int, budget: float) ->
     def fits(at: int) -> bool:
         # The windows containing `at` end in [at, at + WINDOW_MS); their sums change only where
         # an entry enters, so checking the one ending at `at` and those ending at later entries
-        # (present only when callers' clocks are out of order) covers them all.
+        # (bookings ahead, or other callers' clocks running ahead) covers them all.
         first_later = bisect.bisect_right(times, at)
         last_later = bisect.bisect_left(times, at + WINDOW_MS)
         for end in [at, *times[first_later:last_later]]:
@@ -128,24 +133,30 @@ def decide(log: Iterable[Entry], now_ms: int, recipients: int, budget: float) ->
                 return False
         return True
 
-    if fits(now_ms):
-        return Decision(granted=True, wait_ms=0, log=_add_and_prune(entries, now_ms, recipients))
     # Room appears only when an entry leaves the windows, at its time + WINDOW_MS. The last such
     # moment always fits: no entry is left in any window containing it.
-    for at in sorted({t + WINDOW_MS for t in times if t + WINDOW_MS > now_ms}):
-        if fits(at):
-            return Decision(granted=False, wait_ms=at - now_ms, log=tuple(entries))
-    raise AssertionError("unreachable: the moment after the newest entry leaves always fits")
+    candidates = [now_ms, *sorted({t + WINDOW_MS for t in times if t + WINDOW_MS > now_ms})]
+    at = next(c for c in candidates if fits(c))
+    if at - now_ms > max_wait_ms:
+        return Decision(granted=False, wait_ms=at - now_ms, log=tuple(entries))
+    booked = [(at, recipients)]
+    excess, k = recipients - budget, 1
+    while excess > 0:  # an oversize message pays its excess back in the windows after it
+        debt = min(math.ceil(excess), max(1, math.floor(budget)))
+        booked.append((at + k * WINDOW_MS, debt))
+        excess, k = excess - debt, k + 1
+    pruned_to = now_ms - WINDOW_MS - SKEW_TOLERANCE_MS
+    if horizon is not None:
+        pruned_to = max(pruned_to, horizon)
+    return Decision(granted=True, wait_ms=at - now_ms, log=_add_and_prune(entries, booked, pruned_to))
 
 
-def _add_and_prune(entries: list[Entry], now_ms: int, recipients: int) -> tuple[Entry, ...]:
-    i = bisect.bisect_left(entries, (now_ms, 0))
-    if i < len(entries) and entries[i][0] == now_ms:
-        entries[i] = (now_ms, entries[i][1] + recipients)
-    else:
-        entries.insert(i, (now_ms, recipients))
-    horizon = entries[-1][0] - WINDOW_MS - SKEW_TOLERANCE_MS
-    return tuple(e for e in entries if e[0] > horizon)
+def _add_and_prune(entries: list[Entry], booked: list[Entry], horizon: int) -> tuple[Entry, ...]:
+    merged: dict[int, int] = {}
+    for t, n in [*entries, *booked]:
+        if n > 0 and t > horizon:
+            merged[t] = merged.get(t, 0) + n
+    return ((horizon, 0), *sorted(merged.items()))
 
 
 def encode_log(entries: Sequence[Entry]) -> str:
@@ -191,6 +202,10 @@ BudgetSource = Callable[[], HeartbeatBudget | None]
 """The in-memory twin of the limiter item's ``budget`` / ``budget_until`` attributes."""
 
 
+def _wait_ms(max_wait_seconds: float) -> int:
+    return max(0, math.floor(max_wait_seconds * 1000))
+
+
 def _validated_rate(rate_per_second: float) -> float:
     if not rate_per_second >= 0:  # also rejects NaN
         raise ValueError(f"rate_per_second must be >= 0, got {rate_per_second}")
@@ -212,7 +227,7 @@ class InMemoryLimiter:
         self._paused_until: float | None = None
         self.paused_reason: str | None = None
 
-    def reserve(self, recipients: int, now: float) -> Reservation:
+    def reserve(self, recipients: int, now: float, max_wait_seconds: float = 0.0) -> Reservation:
         heartbeat = self._budget_source() if self._budget_source is not None else None
         budget = budget_in_force(
             self.rate_per_second,
@@ -223,11 +238,10 @@ class InMemoryLimiter:
         with self._lock:
             if self._paused_until is not None and now < self._paused_until:
                 return Reservation(False, self._paused_until - now, self._paused_until)
-            decision = decide(self._log, to_ms(now), recipients, budget)
+            decision = decide(self._log, to_ms(now), recipients, budget, _wait_ms(max_wait_seconds))
             if decision.granted:
                 self._log = decision.log
-                return Reservation(True)
-            return Reservation(False, decision.wait_seconds)
+            return Reservation(decision.granted, decision.wait_seconds)
 
     def pause(self, until: float, reason: str) -> None:
         """Stop granting before ``until``; an earlier ``until`` never shortens a pause in force."""
@@ -281,7 +295,7 @@ class DynamoDbLimiter:
         item = response.get("Item")
         return item if isinstance(item, dict) else {}
 
-    def reserve(self, recipients: int, now: float) -> Reservation:
+    def reserve(self, recipients: int, now: float, max_wait_seconds: float = 0.0) -> Reservation:
         item = self._read()
         for _ in range(self.max_attempts):
             paused_until = number(item, "paused_until")
@@ -291,7 +305,9 @@ class DynamoDbLimiter:
                 self.rate_per_second, number(item, "budget"), number(item, "budget_until"), now
             )
             log_text = item.get("log", {}).get("S", "")
-            decision = decide(decode_log(log_text), to_ms(now), recipients, budget)
+            decision = decide(
+                decode_log(log_text), to_ms(now), recipients, budget, _wait_ms(max_wait_seconds)
+            )
             if not decision.granted:
                 return Reservation(False, decision.wait_seconds)
             version = number(item, "version")
@@ -327,7 +343,7 @@ class DynamoDbLimiter:
                     self.conflicts += 1
                 item = current  # the winner's item: decide again without another read
                 continue
-            return Reservation(True)
+            return Reservation(True, decision.wait_seconds)
         log(
             "limiter_contention",
             level="WARNING",

@@ -15,10 +15,11 @@ from typing import Any, Protocol
 class Reservation:
     """Answer of :meth:`RateLimiter.reserve`.
 
-    ``granted``: the recipients are counted at the ``now`` given; send right away.
-    Otherwise nothing was taken and ``wait_seconds`` says when room could appear at the earliest
-    (another sender may take it first). ``paused_until`` is set while the slice is stopped
-    (SendingPaused / AccountSuspended seen by any sender): nothing is granted before then.
+    ``granted``: the recipients are booked ``wait_seconds`` after the ``now`` given (0: at once);
+    sleep that long, then send. Otherwise nothing was taken and ``wait_seconds`` says when room
+    could appear at the earliest (another sender may take it first). ``paused_until`` is set
+    while the slice is stopped (SendingPaused / AccountSuspended seen by any sender): nothing is
+    granted before then.
     """
 
     granted: bool
@@ -31,10 +32,11 @@ class RateLimiter(Protocol):
 
     Guarantee: for every half-open window ``(t - 1, t]`` the recipients granted at times inside
     it sum to at most the budget in force. A single message larger than the budget is granted
-    only into an empty window.
+    only into an empty window, and its excess is paid back in the windows after it.
     """
 
-    def reserve(self, recipients: int, now: float) -> Reservation: ...
+    def reserve(self, recipients: int, now: float, max_wait_seconds: float = 0.0) -> Reservation:
+        """Book ``recipients`` at the earliest time in ``[now, now + max_wait_seconds]`` that fits."""
 
     def pause(self, until: float, reason: str) -> None:
         """Stop granting anything to the slice until ``until`` (epoch seconds)."""

@@ -165,8 +165,14 @@ def test_the_limiter_item_holds_a_compact_pruned_log_a_version_and_a_ttl(
     for dt in (0.0, 0.012, 0.5, 2.2, 2.25):
         assert limiter.reserve(2, T0 + dt).granted
     item = raw_item(client, f"limiter#{slice_name}")
-    assert item["log"] == {"S": f"{T0_MS + 500}:2,1700:2,50:2"}  # +0 and +12 pruned at +2.25
-    assert decode_log(item["log"]["S"]) == ((T0_MS + 500, 2), (T0_MS + 2200, 2), (T0_MS + 2250, 2))
+    # +0 and +12 pruned at +2.25 (horizon marker +0.25, recipients 0), then the rest as deltas
+    assert item["log"] == {"S": f"{T0_MS + 250}:0,250:2,1700:2,50:2"}
+    assert decode_log(item["log"]["S"]) == (
+        (T0_MS + 250, 0),
+        (T0_MS + 500, 2),
+        (T0_MS + 2200, 2),
+        (T0_MS + 2250, 2),
+    )
     assert item["version"] == {"N": "5"}
     assert item["expires_at"] == {"N": str(math.ceil(T0 + 2.25) + 86400)}
     assert set(item) == {"pk", "log", "version", "expires_at"}
@@ -203,7 +209,9 @@ def test_a_lost_race_is_decided_again_on_the_winners_log(client: Any, slice_name
     assert (refused.granted, refused.wait_seconds) == (False, pytest.approx(1.01))
     assert loser.conflicts == 1
     assert racing.calls == {"get_item": 1, "update_item": 1}  # the failure returned the item: no re-read
-    assert raw_item(client, f"limiter#{slice_name}")["log"] == {"S": encode_log([(T0_MS + 10, 1)])}
+    assert raw_item(client, f"limiter#{slice_name}")["log"] == {
+        "S": encode_log([(T0_MS + 10 - 2000, 0), (T0_MS + 10, 1)])
+    }
 
 
 def test_a_lost_race_still_grants_when_there_is_room(client: Any, slice_name: str) -> None:
@@ -214,7 +222,7 @@ def test_a_lost_race_still_grants_when_there_is_room(client: Any, slice_name: st
     assert loser.reserve(1, T0).granted
     assert loser.conflicts == 1
     item = raw_item(client, f"limiter#{slice_name}")
-    assert decode_log(item["log"]["S"]) == ((T0_MS, 1), (T0_MS + 10, 1))
+    assert decode_log(item["log"]["S"]) == ((T0_MS + 10 - 2000, 0), (T0_MS, 1), (T0_MS + 10, 1))
     assert item["version"] == {"N": "2"}
 
 

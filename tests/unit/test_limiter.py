@@ -113,7 +113,8 @@ def test_the_budget_fills_exactly() -> None:
         decision = decide(log, T0_MS, 1, 3)
         assert decision.granted
         log = decision.log
-    assert log == ((T0_MS, 3),)  # same millisecond: one merged entry
+    # A horizon marker first (nothing pruned before now - 2 s), then one merged entry.
+    assert log == ((T0_MS - WINDOW_MS - SKEW_TOLERANCE_MS, 0), (T0_MS, 3))
     assert decide(log, T0_MS, 1, 3).granted is False
 
 
@@ -132,6 +133,22 @@ def test_a_message_larger_than_the_budget_goes_only_into_an_empty_window() -> No
     assert decision.granted
     after = decide(decision.log, T0_MS + 1500, 1, 5)
     assert (after.granted, after.wait_ms) == (False, 500)  # the 8 fills its window alone
+    # ...and books its excess of 3 in the next window, so only 2 more fit there.
+    assert decision.log[-1] == (T0_MS + 2000, 3)
+    assert decide(decision.log, T0_MS + 2000, 2, 5).granted
+    assert not decide(decision.log, T0_MS + 2000, 3, 5).granted
+
+
+def test_a_booking_ahead_takes_the_earliest_slot_and_later_callers_fit_around_it() -> None:
+    full = [(T0_MS, 5)]
+    booked = decide(full, T0_MS + 200, 4, 5, max_wait_ms=1000)
+    assert (booked.granted, booked.wait_ms) == (True, 800)  # the 5 leaves at +1000
+    # A small message arriving later cannot take the booked room.
+    assert not decide(booked.log, T0_MS + 1000, 2, 5).granted
+    assert decide(booked.log, T0_MS + 1000, 1, 5).granted
+    # Beyond the affordable wait nothing is booked and the log is unchanged.
+    refused = decide(full, T0_MS + 200, 4, 5, max_wait_ms=700)
+    assert (refused.granted, refused.wait_ms, refused.log) == (False, 800, tuple(full))
 
 
 def test_an_out_of_order_caller_is_judged_against_later_grants_too() -> None:
@@ -143,7 +160,7 @@ def test_an_out_of_order_caller_is_judged_against_later_grants_too() -> None:
 
 
 def test_a_caller_lagging_more_than_the_tolerance_waits_for_its_clock() -> None:
-    log = [(T0_MS, 1)]
+    log = decide([], T0_MS, 1, 100).log  # pruned up to T0 - 2 s from now on
     decision = decide(log, T0_MS - SKEW_TOLERANCE_MS - 40, 1, 100)
     assert (decision.granted, decision.wait_ms) == (False, 40)
     assert decide(log, T0_MS - SKEW_TOLERANCE_MS, 1, 100).granted
@@ -152,7 +169,7 @@ def test_a_caller_lagging_more_than_the_tolerance_waits_for_its_clock() -> None:
 def test_the_log_is_pruned_to_what_a_later_caller_can_need() -> None:
     log = [(T0_MS, 1), (T0_MS + 100, 1), (T0_MS + 1200, 1)]
     decision = decide(log, T0_MS + 2100, 1, 10)
-    assert decision.log == ((T0_MS + 1200, 1), (T0_MS + 2100, 1))
+    assert decision.log == ((T0_MS + 100, 0), (T0_MS + 1200, 1), (T0_MS + 2100, 1))
 
 
 def test_no_budget_grants_nothing() -> None:
@@ -205,32 +222,68 @@ steps = st.lists(
 )
 
 
+def debts(at: int, recipients: int, budget: int) -> list[Entry]:
+    """What an oversize grant books after itself: its excess, ``budget`` per following window."""
+    booked, excess, k = [], recipients - budget, 1
+    while excess > 0:
+        debt = min(excess, max(1, budget))
+        booked.append((at + k * WINDOW_MS, debt))
+        excess, k = excess - debt, k + 1
+    return booked
+
+
 @settings(max_examples=300, deadline=None)
-@given(steps=steps, budget=st.integers(1, 20))
+@given(steps=steps, budget=st.integers(1, 20), max_wait_ms=st.sampled_from([0, 0, 300, 1500]))
 def test_no_window_ever_exceeds_the_budget_and_refusals_are_necessary(
-    steps: list[tuple[int, int]], budget: int
+    steps: list[tuple[int, int, int]], budget: int, max_wait_ms: int
 ) -> None:
     limiter = InMemoryLimiter(budget)
-    grants: list[Entry] = []
+    sends: list[Entry] = []  # what reaches SES
+    ledger: list[Entry] = []  # sends plus the debts of oversize sends: what the limiter books
+    horizon: int | None = None  # entries at or before it may be pruned
     reference = T0_MS
     for advance, skew, recipients in steps:
         reference += advance
         at = reference + skew  # out of order with other senders; now and then far behind
-        reservation = limiter.reserve(recipients, at / 1000)
-        if reservation.granted:
-            grants.append((at, recipients))
-            assert not violations(grants, budget)
-            continue
-        assert reservation.paused_until is None
+        reservation = limiter.reserve(recipients, at / 1000, max_wait_ms / 1000)
         wait_ms = to_ms(reservation.wait_seconds)
-        assert wait_ms >= 1
-        newest = max(t for t, _ in grants)
-        if at < newest - SKEW_TOLERANCE_MS:  # too far behind: wait for the clock to catch up
-            assert at + wait_ms == newest - SKEW_TOLERANCE_MS
+        assert reservation.paused_until is None
+        if horizon is not None and at - WINDOW_MS < horizon:  # too far behind: wait for the clock
+            assert not reservation.granted
+            assert at + wait_ms == horizon + WINDOW_MS
             continue
-        assert not would_fit(grants, at, recipients, budget), "refused although it fits"
-        assert would_fit(grants, at + wait_ms, recipients, budget), "the wait is too short"
-        assert not would_fit(grants, at + wait_ms - 1, recipients, budget), "the wait is too long"
+        slot = at + wait_ms
+        if reservation.granted:
+            assert wait_ms <= max_wait_ms
+            assert would_fit(ledger, slot, recipients, budget)
+            assert all(not would_fit(ledger, t, recipients, budget) for t in range(at, slot)), "not earliest"
+            sends.append((slot, recipients))
+            ledger += [(slot, recipients), *debts(slot, recipients, budget)]
+            horizon = max(horizon or -(10**15), at - WINDOW_MS - SKEW_TOLERANCE_MS)
+            assert not violations(sends, budget)
+            continue
+        assert wait_ms > max_wait_ms
+        assert would_fit(ledger, slot, recipients, budget), "the wait is too short"
+        assert not would_fit(ledger, slot - 1, recipients, budget), "the wait is too long"
+
+
+@settings(max_examples=100, deadline=None)
+@given(sizes=st.lists(st.integers(1, 50), min_size=1, max_size=40), budget=st.integers(1, 30))
+def test_a_backlog_of_any_sizes_never_sends_more_than_the_budget_over_time(
+    sizes: list[int], budget: int
+) -> None:
+    """Sent back to back (each booked as soon as it fits), recipients over any span of whole
+    seconds stay within budget x span plus one message: oversize messages pay their excess."""
+    limiter, now, sends = InMemoryLimiter(budget), T0, []
+    for n in sizes:
+        reservation = limiter.reserve(n, now, 60)
+        assert reservation.granted
+        now += reservation.wait_seconds
+        sends.append((to_ms(now), n))
+    for start, _ in sends:
+        for seconds in range(1, 6):
+            inside = sum(n for t, n in sends if start <= t < start + seconds * WINDOW_MS)
+            assert inside <= budget * seconds + max(sizes)
 
 
 # --- the behaviour suite, shared with DynamoDB ------------------------------------------------
@@ -366,7 +419,12 @@ def test_the_in_memory_limiter_keeps_a_pruned_log_and_the_pause_reason() -> None
     limiter = InMemoryLimiter(10)
     for dt in (0.0, 0.5, 2.0, 2.5, 3.2):
         assert limiter.reserve(1, T0 + dt).granted
-    assert limiter.log_entries() == ((T0_MS + 2000, 1), (T0_MS + 2500, 1), (T0_MS + 3200, 1))
+    assert limiter.log_entries() == (
+        (T0_MS + 1200, 0),
+        (T0_MS + 2000, 1),
+        (T0_MS + 2500, 1),
+        (T0_MS + 3200, 1),
+    )
     limiter.pause(T0 + 60, "SendingPaused")
     assert limiter.paused_reason == "SendingPaused"
 

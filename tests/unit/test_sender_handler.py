@@ -89,13 +89,16 @@ class Harness:
             **config,
         )
 
-    def run(self, *bodies: str, receive_count: int = 1, remaining: float = 60.0) -> list[str]:
+    def run(
+        self, *bodies: str, receive_count: int = 1, remaining: float = 60.0, requeues: int = 0
+    ) -> list[str]:
         records = [
             {
                 "messageId": f"m{i}",
                 "receiptHandle": f"rh{i}",
                 "body": body,
                 "attributes": {"ApproximateReceiveCount": str(receive_count)},
+                "messageAttributes": {"requeues": {"stringValue": str(requeues), "dataType": "Number"}},
                 "eventSourceARN": QUEUE_ARN,
             }
             for i, body in enumerate(bodies)
@@ -263,6 +266,24 @@ def test_a_retry_on_the_last_receive_before_redrive_is_re_enqueued_instead() -> 
     assert h.sqs.dead_letters() == []
 
 
+def test_a_fault_that_keeps_recurring_is_dead_lettered_after_a_few_rounds() -> None:
+    h = Harness(FakeSes(ses_error("InternalFailure", "oops", 500)), max_receive_count=5)
+    assert h.run(message(), receive_count=4, requeues=2) == []
+    assert h.sqs.requeued()[0]["MessageAttributes"]["requeues"]["StringValue"] == "3"
+    h.ses.errors.append(ses_error("InternalFailure", "oops", 500))
+    assert h.run(message(), receive_count=4, requeues=3) == []
+    (dead,) = h.sqs.dead_letters()
+    assert dead["reason_code"] == "SES_SERVER_ERROR"
+    assert "4 rounds" in dead["reason"]
+
+
+def test_capacity_waits_are_re_enqueued_however_often() -> None:
+    h = Harness(FakeSes(ses_error("TooManyRequestsException", "Maximum sending rate exceeded.", 429)))
+    assert h.run(message(), receive_count=4, requeues=50) == []
+    assert len(h.sqs.requeued()) == 1
+    assert h.sqs.dead_letters() == []
+
+
 def test_when_the_dlq_is_unavailable_the_message_is_kept_not_acknowledged() -> None:
     h = Harness(fail_dlq=True)
     assert h.run("{not json") == ["m0"]
@@ -285,7 +306,7 @@ def test_a_paused_limiter_holds_messages_without_calling_ses() -> None:
     h = Harness()
 
     class Paused:
-        def reserve(self, recipients: int, now: float) -> Reservation:  # noqa: ARG002
+        def reserve(self, recipients: int, now: float, max_wait_seconds: float = 0.0) -> Reservation:  # noqa: ARG002
             return Reservation(granted=False, wait_seconds=300, paused_until=now + 300)
 
         def pause(self, until: float, reason: str) -> None:  # noqa: ARG002
