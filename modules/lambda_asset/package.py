@@ -1,8 +1,11 @@
 """Package one ``functions/<job>`` as a Lambda zip that is byte-for-byte reproducible.
 
-The zip keeps the package path: ``functions/__init__.py``, ``functions/common/**`` and
-``functions/<job>/**``, so ``import functions.common.log`` works the same in tests and in Lambda,
-and the handler is ``functions.<job>.handler.lambda_handler``.
+The zip keeps the package path (``functions/__init__.py``, ``functions/common/…``,
+``functions/<job>/…``), so ``import functions.common.log`` works the same in tests and in Lambda,
+and the handler is ``functions.<job>.handler.lambda_handler``. It holds exactly the modules the
+handler imports, directly or through each other (found by reading their ``import`` statements,
+lazy ones included), plus their packages' ``__init__.py``: no READMEs, no producer-side helpers,
+no shared module the job does not use.
 
 Reproducible means: the same source files give the same bytes on any machine, so
 ``source_code_hash`` only changes when the code does and plans never show a perpetual diff.
@@ -16,13 +19,14 @@ Pure Python, no cdktn import.
 
 from __future__ import annotations
 
+import ast
 import base64
 import hashlib
 import io
 import re
 import stat
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,8 +35,6 @@ PACKAGE = "functions"
 SHARED = "common"  # functions/common/: runtime code every job may import
 ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o644
-_EXCLUDED_DIRS = frozenset({"__pycache__"})
-_EXCLUDED_SUFFIXES = (".pyc", ".pyo")
 _JOB = re.compile(r"[a-z][a-z0-9_]*")
 
 
@@ -59,7 +61,7 @@ class LambdaPackage:
 
 
 def package_job(job: str, *, source_root: Path = REPO_ROOT) -> LambdaPackage:
-    """Zip ``functions/<job>`` with ``functions/__init__.py`` and ``functions/common/``.
+    """Zip ``functions/<job>/handler.py`` and every ``functions`` module it needs.
 
     Raises:
         ValueError: the job name is not a Python package name, is the shared package, or has no
@@ -68,13 +70,10 @@ def package_job(job: str, *, source_root: Path = REPO_ROOT) -> LambdaPackage:
     if not _JOB.fullmatch(job) or job == SHARED:
         raise ValueError(f"job must be a package name under {PACKAGE}/ other than {SHARED!r}, got {job!r}")
     package = source_root / PACKAGE
-    for required in (package / "__init__.py", package / job / "__init__.py"):
+    for required in (package / "__init__.py", package / job / "__init__.py", package / job / "handler.py"):
         if not required.is_file():
             raise ValueError(f"job {job!r}: {required} is missing")
-    files = [(f"{PACKAGE}/__init__.py", package / "__init__.py")]
-    for folder in (SHARED, job):
-        files += list(_tree(package / folder, f"{PACKAGE}/{folder}"))
-    files.sort(key=lambda item: item[0])
+    files = sorted(_import_closure(source_root, f"{PACKAGE}.{job}.handler"))
     return LambdaPackage(job=job, zip_bytes=build_zip(files), entries=tuple(name for name, _ in files))
 
 
@@ -91,13 +90,48 @@ def build_zip(files: Sequence[tuple[str, Path]]) -> bytes:
     return buffer.getvalue()
 
 
-def _tree(folder: Path, prefix: str) -> Iterator[tuple[str, Path]]:
-    if not folder.is_dir():
-        return
-    for path in folder.rglob("*"):
-        relative = path.relative_to(folder)
-        if any(part in _EXCLUDED_DIRS or part.startswith(".") for part in relative.parts):
+def _import_closure(source_root: Path, entry: str) -> set[tuple[str, Path]]:
+    """(archive path, file) of ``entry`` and every ``functions.*`` module it imports, transitively."""
+    found: set[tuple[str, Path]] = set()
+    pending, seen = [entry], set()
+    while pending:
+        module = pending.pop()
+        if module in seen:
             continue
-        if path.suffix in _EXCLUDED_SUFFIXES or not path.is_file():
+        seen.add(module)
+        path = _module_file(source_root, module)
+        if path is None:
             continue
-        yield f"{prefix}/{relative.as_posix()}", path
+        parts = module.split(".")
+        for depth in range(1, len(parts)):  # every enclosing package's __init__.py
+            init = source_root.joinpath(*parts[:depth], "__init__.py")
+            if init.is_file():
+                found.add(("/".join([*parts[:depth], "__init__.py"]), init))
+        found.add((path.relative_to(source_root).as_posix(), path))
+        pending += _imports(path, module, is_package=path.name == "__init__.py")
+    return found
+
+
+def _module_file(source_root: Path, module: str) -> Path | None:
+    base = source_root.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imports(path: Path, module: str, *, is_package: bool) -> list[str]:
+    """The ``functions.*`` modules ``path`` imports anywhere in its body (absolute or relative)."""
+    names: list[str] = []
+    package = module if is_package else module.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_bytes(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join([*anchor, base] if base else anchor)
+            names.append(base)
+            names += [f"{base}.{alias.name}" for alias in node.names]  # `from pkg import module`
+    return [name for name in names if name == PACKAGE or name.startswith(f"{PACKAGE}.")]

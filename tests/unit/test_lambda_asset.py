@@ -7,6 +7,8 @@ import hashlib
 import io
 import json
 import os
+import subprocess
+import sys
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -33,9 +35,20 @@ def source_tree(root: Path) -> Path:
         "functions/__init__.py": "",
         "functions/common/__init__.py": "",
         "functions/common/log.py": "LOG = 1\n",
+        "functions/common/sub/__init__.py": "",
         "functions/common/sub/deep.py": "DEEP = 1\n",
+        "functions/common/unused.py": "UNUSED = 1\n",
         "functions/sender/__init__.py": "",
-        "functions/sender/handler.py": "def lambda_handler(event, context):\n    return None\n",
+        "functions/sender/handler.py": (
+            "from functions.common import log\n"
+            "from .rules import RULE\n\n"
+            "def lambda_handler(event, context):\n"
+            "    from functions.common.sub.deep import DEEP  # lazy imports count too\n"
+            "    return None\n"
+        ),
+        "functions/sender/rules.py": "RULE = 1\n",
+        "functions/sender/producer.py": "# for applications, not imported by the handler\n",
+        "functions/sender/README.md": "docs",
         "functions/sender/__pycache__/handler.cpython-311.pyc": "compiled",
         "functions/sender/stale.pyc": "compiled",
         "functions/sender/.hidden": "editor state",
@@ -80,16 +93,18 @@ def test_zip_does_not_depend_on_file_times_or_permissions(tmp_path: Path) -> Non
     assert package_job("sender", source_root=root).zip_bytes == first
 
 
-def test_zip_holds_the_package_path_shared_code_and_its_job_only(tmp_path: Path) -> None:
+def test_zip_holds_exactly_the_modules_the_handler_imports_with_their_packages(tmp_path: Path) -> None:
     package = package_job("sender", source_root=source_tree(tmp_path))
     names = zipfile.ZipFile(io.BytesIO(package.zip_bytes)).namelist()
     assert names == [
         "functions/__init__.py",
         "functions/common/__init__.py",
         "functions/common/log.py",
+        "functions/common/sub/__init__.py",
         "functions/common/sub/deep.py",
         "functions/sender/__init__.py",
         "functions/sender/handler.py",
+        "functions/sender/rules.py",
     ]
     assert list(package.entries) == names
 
@@ -238,3 +253,18 @@ def test_checkov_skips_are_written_into_the_functions_comment_block(function_doc
 def test_bad_function_props_are_rejected(overrides: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         props(**overrides)
+
+
+def test_the_real_sender_zip_imports_on_its_own(tmp_path: Path) -> None:
+    package = package_job("sender")
+    zipfile.ZipFile(io.BytesIO(package.zip_bytes)).extractall(tmp_path)
+    # Only the zip's contents on the path (plus the standard library and boto3/botocore, which the
+    # Lambda runtime provides): a module the closure missed fails this import.
+    code = (
+        "import sys; sys.path[0] = sys.argv[1]; import functions.sender.handler as h; print(h.lambda_handler)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=False, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert "functions/sender/producer.py" not in package.entries  # an application-side helper
