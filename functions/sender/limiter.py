@@ -20,12 +20,19 @@ exactly (also against grants "after" its ``now``); one lagging further is told t
 clock catches up. The log is pruned on every write, so it holds at most about two seconds of
 grants.
 
-The budget in force. A heartbeat (a later issue) writes the slice's budget for the next
-second(s) into the limiter item as ``budget`` (recipients/s) and ``budget_until`` (epoch
-seconds). While ``budget_until >= now`` that budget rules; otherwise the limiter falls back to
-the slice's guaranteed ``rate_per_second``. The fallback is the fail-safe: a stalled heartbeat
-leaves each slice at its guaranteed minimum, whose sum the config validation keeps within the
-account quota. The limiter only reads those two attributes and never writes them.
+The budget in force. The heartbeat (``functions/heartbeat``) writes the slice's budget for the
+coming tick into the limiter item as ``budget`` (recipients/s) and ``budget_until`` (epoch
+seconds, the end of that tick). :func:`budget_in_force` then says: that budget while
+``now <= budget_until``; for one more second ``min(budget, rate_per_second)``; after that the
+slice's guaranteed ``rate_per_second``. The middle step is what keeps the account safe when the
+heartbeat stops: a one-second window can never hold grants made under the heartbeat's budget
+*and* under the guaranteed rate, so for every window each slice is bounded by its last budget
+(whose sum the heartbeat keeps within the quota) or by its guaranteed rate (whose sum the config
+validation keeps within the quota). While a heartbeat budget exists (even an expired one),
+:func:`booking_horizon` also stops grants from being booked past the end of the budget they were
+decided under (``budget_until``; none ahead at all in the fallback), so a grant always lands in
+the tick whose budget allowed it. A slice without any heartbeat attributes books ahead as
+before. The limiter only reads those two attributes and never writes them.
 
 DynamoDB and contention. All of a slice's state is one item (pk ``limiter#<slice>``) of the
 account-region's state table: ``log`` (string, see ``encode_log``), ``version`` (number),
@@ -184,10 +191,44 @@ def decode_log(text: str) -> tuple[Entry, ...]:
 def budget_in_force(
     rate_per_second: float, budget: float | None, budget_until: float | None, now: float
 ) -> float:
-    """The heartbeat's ``budget`` while ``budget_until >= now``, else the guaranteed rate."""
-    if budget is not None and budget_until is not None and budget_until >= now:
+    """The recipients/s a reservation at ``now`` may use.
+
+    The heartbeat's ``budget`` while ``now <= budget_until``; then, for one more second
+    (``now <= budget_until + 1``), ``min(budget, rate_per_second)``; after that the guaranteed
+    ``rate_per_second``. Without a heartbeat budget: ``rate_per_second``. The step in between
+    means no one-second window mixes the heartbeat's budget with the guaranteed rate, so the
+    slices' sum stays within the quota while the heartbeat stops (and when it resumes).
+    """
+    if budget is None or budget_until is None:
+        return rate_per_second
+    if now <= budget_until:
         return budget
+    if now <= budget_until + FALLBACK_STEP_SECONDS:
+        return min(budget, rate_per_second)
     return rate_per_second
+
+
+FALLBACK_STEP_SECONDS = 1.0
+"""How long ``min(budget, rate)`` rules after the heartbeat's budget expired: one window."""
+
+
+def booking_horizon(budget: float | None, budget_until: float | None, now: float) -> float | None:
+    """The latest time a reservation decided at ``now`` may be booked for (``None``: no limit).
+
+    With a heartbeat budget in force: its ``budget_until``, so a grant never lands in a later
+    tick whose budget may be lower. In the fallback (a heartbeat budget exists but expired):
+    ``now``, no booking ahead, so grants made under the guaranteed rate never outlive the moment
+    the heartbeat resumes. Without heartbeat attributes: no limit.
+    """
+    if budget is None or budget_until is None:
+        return None
+    return budget_until if now <= budget_until else now
+
+
+def _capped_wait(max_wait_seconds: float, horizon: float | None, now: float) -> float:
+    if horizon is None:
+        return max_wait_seconds
+    return max(0.0, min(max_wait_seconds, horizon - now))
 
 
 @dataclass(frozen=True)
@@ -200,6 +241,13 @@ class HeartbeatBudget:
 
 BudgetSource = Callable[[], HeartbeatBudget | None]
 """The in-memory twin of the limiter item's ``budget`` / ``budget_until`` attributes."""
+
+
+def _until_slot(now: float, wait_ms: int) -> float:
+    """Seconds from the caller's exact ``now`` to the booked millisecond: sleeping from an
+    unrounded ``now`` by a rounded wait would send up to half a millisecond off the booked slot,
+    and the guarantee holds for the booked times."""
+    return max(0.0, (to_ms(now) + wait_ms) / 1000 - now)
 
 
 def _wait_ms(max_wait_seconds: float) -> int:
@@ -229,19 +277,17 @@ class InMemoryLimiter:
 
     def reserve(self, recipients: int, now: float, max_wait_seconds: float = 0.0) -> Reservation:
         heartbeat = self._budget_source() if self._budget_source is not None else None
-        budget = budget_in_force(
-            self.rate_per_second,
-            heartbeat.budget if heartbeat else None,
-            heartbeat.until if heartbeat else None,
-            now,
-        )
+        written, until = (heartbeat.budget, heartbeat.until) if heartbeat else (None, None)
+        budget = budget_in_force(self.rate_per_second, written, until, now)
+        max_wait_seconds = _capped_wait(max_wait_seconds, booking_horizon(written, until, now), now)
         with self._lock:
             if self._paused_until is not None and now < self._paused_until:
                 return Reservation(False, self._paused_until - now, self._paused_until)
             decision = decide(self._log, to_ms(now), recipients, budget, _wait_ms(max_wait_seconds))
             if decision.granted:
                 self._log = decision.log
-            return Reservation(decision.granted, decision.wait_seconds)
+                return Reservation(True, _until_slot(now, decision.wait_ms))
+            return Reservation(False, decision.wait_seconds)
 
     def pause(self, until: float, reason: str) -> None:
         """Stop granting before ``until``; an earlier ``until`` never shortens a pause in force."""
@@ -301,13 +347,11 @@ class DynamoDbLimiter:
             paused_until = number(item, "paused_until")
             if paused_until is not None and now < paused_until:
                 return Reservation(False, paused_until - now, paused_until)
-            budget = budget_in_force(
-                self.rate_per_second, number(item, "budget"), number(item, "budget_until"), now
-            )
+            written, until = number(item, "budget"), number(item, "budget_until")
+            budget = budget_in_force(self.rate_per_second, written, until, now)
+            wait = _capped_wait(max_wait_seconds, booking_horizon(written, until, now), now)
             log_text = item.get("log", {}).get("S", "")
-            decision = decide(
-                decode_log(log_text), to_ms(now), recipients, budget, _wait_ms(max_wait_seconds)
-            )
+            decision = decide(decode_log(log_text), to_ms(now), recipients, budget, _wait_ms(wait))
             if not decision.granted:
                 return Reservation(False, decision.wait_seconds)
             version = number(item, "version")
@@ -343,7 +387,7 @@ class DynamoDbLimiter:
                     self.conflicts += 1
                 item = current  # the winner's item: decide again without another read
                 continue
-            return Reservation(True, decision.wait_seconds)
+            return Reservation(True, _until_slot(now, decision.wait_ms))
         log(
             "limiter_contention",
             level="WARNING",

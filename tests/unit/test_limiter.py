@@ -22,6 +22,7 @@ from functions.sender.limiter import (
     Entry,
     HeartbeatBudget,
     InMemoryLimiter,
+    booking_horizon,
     budget_in_force,
     decide,
     decode_log,
@@ -204,9 +205,21 @@ def test_the_log_encoding_round_trips(raw: list[Entry]) -> None:
 def test_the_heartbeat_budget_rules_while_valid_and_the_rate_after() -> None:
     assert budget_in_force(30, 45, T0, T0) == 45  # budget_until >= now: inclusive
     assert budget_in_force(30, 5, T0 + 1, T0) == 5  # the heartbeat may also lower it
+    # expired: min(budget, rate) for one more second, then the rate
     assert budget_in_force(30, 45, T0 - 0.001, T0) == 30
+    assert budget_in_force(30, 5, T0 - 0.001, T0) == 5
+    assert budget_in_force(30, 5, T0 - 1, T0) == 5  # + 1 s: inclusive
+    assert budget_in_force(30, 5, T0 - 1.001, T0) == 30
+    assert budget_in_force(30, 45, T0 - 5, T0) == 30
     assert budget_in_force(30, None, None, T0) == 30
     assert budget_in_force(30, 45, None, T0) == 30
+    # a grant is never booked past the budget it was decided under; none ahead in the fallback
+    assert booking_horizon(45, T0 + 0.4, T0) == T0 + 0.4
+    assert booking_horizon(45, T0 - 0.5, T0) == T0
+    assert booking_horizon(None, None, T0) is None
+    limiter = InMemoryLimiter(30, budget_source=lambda: HeartbeatBudget(2, T0 + 0.5))
+    assert limiter.reserve(2, T0).granted
+    assert not limiter.reserve(1, T0 + 0.1, max_wait_seconds=5).granted  # +1 s is past +0.5
 
 
 # --- the property: random sequences, checked by the oracle ------------------------------------
@@ -366,7 +379,8 @@ class LimiterBehaviour:
         harness.heartbeat(0, until=T0 + 1)
         limiter = harness.limiter(30)
         assert not limiter.reserve(1, T0).granted
-        assert limiter.reserve(1, T0 + 1.001).granted  # expired: back to the guaranteed 30
+        assert not limiter.reserve(1, T0 + 1.5).granted  # expired: min(0, 30) for one second
+        assert limiter.reserve(1, T0 + 2.001).granted  # then back to the guaranteed 30
 
     def test_an_expired_heartbeat_falls_back_to_the_rate(self, harness: LimiterHarness) -> None:
         harness.heartbeat(50, until=T0 - 1)
