@@ -270,7 +270,8 @@ def test_no_grant_is_lost_when_eight_senders_race_for_one_item(client: Any, slic
     run_threads(8, sender)
     log = decode_log(raw_item(client, f"limiter#{slice_name}")["log"]["S"])
     assert sum(n for _, n in log) == 160  # every grant's write survived: no lost update
-    assert sum(limiter.conflicts for limiter in limiters) > 0  # and the races did happen
+    # (Lost races are forced deterministically by the Interleave tests above; thread scheduling
+    # alone does not promise one here, so this test does not assert that they happened.)
 
 
 # --- the idempotency records ---------------------------------------------------------------------

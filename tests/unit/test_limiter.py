@@ -50,9 +50,15 @@ def violations(grants: Sequence[Entry], budget: float) -> list[tuple[int, int]]:
 
 
 def would_fit(grants: Sequence[Entry], at: int, recipients: int, budget: float) -> bool:
-    """Adding (at, recipients) keeps every window within the budget (the windows that do not
-    contain ``at`` are unchanged, so checking all of them is the same as checking those)."""
-    return not violations([*grants, (at, recipients)], budget)
+    """Adding (at, recipients) keeps every window that contains ``at`` within the budget, or
+    finds it empty (an oversize grant). Only those windows change; others may already be over
+    the budget by an oversize grant's debt, which only delays later grants."""
+    ends = [at, *(t for t, _ in grants if at < t < at + WINDOW_MS)]
+    for end in ends:
+        used = sum(n for t, n in grants if end - WINDOW_MS < t <= end)
+        if used > 0 and used + recipients > budget:
+            return False
+    return True
 
 
 def run_threads(workers: int, target: Callable[[int], None]) -> None:
