@@ -21,6 +21,10 @@ account "media" {
   region "eu-central-1" {
     max_send_rate    = 100    # SES quota, recipients per second
     max_24_hour_send = 500000 # recipients per rolling 24 hours
+
+    # Opt in to the heartbeat, which shares this quota among the region's slices every second
+    # by backlog (modules/heartbeat/README.md; envs/multi-region shows it switched on):
+    # heartbeat { headroom = 0.95 }
   }
 }
 

@@ -36,5 +36,11 @@ account "shop" {
   region "us-east-1" {
     max_send_rate    = 200
     max_24_hour_send = 1000000
+
+    # Share the quota among this region's two slices every second, by backlog; hand out at most
+    # 95 % of max_send_rate (0 < headroom <= 1). Writing the block switches the heartbeat on.
+    heartbeat {
+      headroom = 0.95
+    }
   }
 }

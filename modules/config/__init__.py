@@ -7,12 +7,14 @@ from modules.config.model import (
     Backend,
     Domain,
     EnvConfig,
+    HeartbeatSettings,
     RegionQuota,
     Slice,
     StackTarget,
 )  # fmt: skip
 
 __all__ = [
-    "Account", "Backend", "ConfigError", "Domain", "EnvConfig", "RegionQuota", "Slice", "StackTarget",
+    "Account", "Backend", "ConfigError", "Domain", "EnvConfig", "HeartbeatSettings", "RegionQuota", "Slice",
+    "StackTarget",
     "load_env",
 ]  # fmt: skip

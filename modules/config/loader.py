@@ -23,6 +23,7 @@ from modules.config.model import (
     Backend,
     Domain,
     EnvConfig,
+    HeartbeatSettings,
     RegionQuota,
     Slice,
 )
@@ -296,6 +297,7 @@ def _account(alias: str, node: Node) -> Account:
                 name=name,
                 max_send_rate=body.number("max_send_rate"),
                 max_24_hour_send=body.req_int("max_24_hour_send", minimum=1),
+                heartbeat=_heartbeat(body),
             )
         )
         body.finish()
@@ -308,6 +310,22 @@ def _account(alias: str, node: Node) -> Account:
     return Account(
         alias=alias, id=account_id, role_arn=role_arn, external_id=external_id, regions=tuple(regions)
     )
+
+
+def _heartbeat(region: Node) -> HeartbeatSettings:
+    """``heartbeat { enabled = true, headroom = 0.95 }`` inside a region block; optional."""
+    node = region.block("heartbeat")
+    if node is None:
+        return HeartbeatSettings()
+    enabled = node.bool("enabled", default=True)  # writing the block opts in
+    headroom = node.number("headroom", minimum_exclusive=0) if node.has("headroom") else 1.0
+    if headroom > 1:
+        raise node.fail(
+            "headroom",
+            f"expected a share of the quota, 0 < headroom ≤ 1 (0.95 hands out 95 %), got {headroom:g}",
+        )
+    node.finish(known=("headroom",))  # optional: read above only when present
+    return HeartbeatSettings(enabled=enabled, headroom=headroom)
 
 
 def _domain(name: str, node: Node) -> Domain:

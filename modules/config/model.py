@@ -34,12 +34,28 @@ def _frozen(mapping: dict[str, str] | None = None) -> MappingProxyType[str, str]
 
 
 @dataclass(frozen=True, kw_only=True)
+class HeartbeatSettings:
+    """The per-second allocator of one account-region (``heartbeat { ... }`` in a region block).
+
+    Attributes:
+        enabled: run the heartbeat in this account-region's stack (only a stack with slices has
+            one). Default false while it is being finished (issue 4): opt in with a block.
+        headroom: share of the SES quota the heartbeat hands out each second, 0 < headroom ≤ 1.
+            Default 1.0 (the whole quota).
+    """
+
+    enabled: bool = False
+    headroom: float = 1.0
+
+
+@dataclass(frozen=True, kw_only=True)
 class RegionQuota:
     """An account's SES sending quota in one region (``GetAccount`` → ``SendQuota``)."""
 
     name: str
     max_send_rate: float  # recipients per second
     max_24_hour_send: int  # recipients per rolling 24 hours
+    heartbeat: HeartbeatSettings = field(default_factory=HeartbeatSettings)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -12,6 +12,8 @@ from modules.capacity_slice.construct import CapacitySlice
 from modules.capacity_slice.foundation import SendingFoundation
 from modules.capacity_slice.props import CapacitySliceProps, FoundationProps
 from modules.config.model import Backend, StackTarget
+from modules.heartbeat.construct import Heartbeat
+from modules.heartbeat.props import HeartbeatProps, HeartbeatSlice
 from modules.identity.construct import DomainIdentity, DomainIdentityProps
 
 # Local state lives outside cdktf.out/ so `make clean` can never delete it.
@@ -72,8 +74,11 @@ class SesStack(TerraformStack):
         ]
         self.foundation: SendingFoundation | None = None
         self.slices: list[CapacitySlice] = []
+        self.heartbeat: Heartbeat | None = None
         if target.slices:
             self._slices()
+            if target.region.heartbeat.enabled:
+                self._heartbeat()
 
     def _slices(self) -> None:
         """One key, state table and alarm topic for the stack, then a CapacitySlice per slice."""
@@ -102,6 +107,24 @@ class SesStack(TerraformStack):
             )
             slice_id = "slice_" + item.name.replace("-", "_")
             self.slices.append(CapacitySlice(self, slice_id, props, foundation=self.foundation))
+
+    def _heartbeat(self) -> None:
+        """One heartbeat per stack with slices: shares the quota among them every second."""
+        target = self.target
+        if self.foundation is None:  # _slices creates it first
+            raise RuntimeError("the heartbeat needs the sending foundation of the stack's slices")
+        self.heartbeat = Heartbeat(
+            self,
+            "heartbeat",
+            HeartbeatProps(
+                environment=target.environment,
+                account_id=target.account.id,
+                region=target.region.name,
+                slices=[HeartbeatSlice.of(item) for item in self.slices],
+                headroom=target.region.heartbeat.headroom,
+            ),
+            foundation=self.foundation,
+        )
 
     def _backend(self, backend: Backend, state_dir: str) -> None:
         name = self.target.name

@@ -1265,3 +1265,72 @@ def test_bad_slice_is_rejected_naming_file_key_path_and_expectation(tmp_path: Pa
 def test_loaded_slices_are_frozen(multi: EnvConfig) -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         multi.slices[0].rate_per_second = 1000  # type: ignore[misc]
+
+
+# --------------------------------------------------------------------------------------------
+# heartbeat { ... } inside an account's region block
+# --------------------------------------------------------------------------------------------
+
+HEARTBEAT_KEY = 'account "media".region "eu-central-1".heartbeat'
+
+
+def heartbeat_region(body: str) -> str:
+    return region(body=f"max_send_rate = 100\nmax_24_hour_send = 500000\nheartbeat {{\n{body}\n}}")
+
+
+def test_the_heartbeat_block_opts_a_region_in_with_its_headroom(multi: EnvConfig) -> None:
+    settings = {s.name: (s.region.heartbeat.enabled, s.region.heartbeat.headroom) for s in multi.stacks()}
+    assert settings == {
+        "multi-region-media-eu-central-1": (False, 1.0),
+        "multi-region-media-eu-west-1": (False, 1.0),
+        "multi-region-shop-us-east-1": (True, 0.95),
+    }
+
+
+def test_a_region_without_a_heartbeat_block_has_no_heartbeat(example: EnvConfig) -> None:
+    (quota,) = example.accounts[0].regions
+    assert (quota.heartbeat.enabled, quota.heartbeat.headroom) == (False, 1.0)
+
+
+def test_heartbeat_block_settings_are_read(tmp_path: Path) -> None:
+    env = load_tmp(tmp_path, ses(account(region=heartbeat_region("enabled = false\nheadroom = 0.8"))))
+    (stack,) = env.stacks()
+    assert (stack.region.heartbeat.enabled, stack.region.heartbeat.headroom) == (False, 0.8)
+
+
+def test_heartbeat_headroom_of_exactly_one_and_an_empty_block_are_accepted(tmp_path: Path) -> None:
+    env = load_tmp(tmp_path, ses(account(region=heartbeat_region("headroom = 1"))))
+    assert env.accounts[0].regions[0].heartbeat.headroom == 1.0
+    (tmp_path / "empty").mkdir()
+    env = load_tmp(tmp_path / "empty", ses(account(region=heartbeat_region(""))))
+    assert env.accounts[0].regions[0].heartbeat.enabled is True
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("headroom = 0", f"{HEARTBEAT_KEY}.headroom: expected a number > 0, got 0"),
+        ("headroom = -0.5", f"{HEARTBEAT_KEY}.headroom: expected a number > 0"),
+        ("headroom = 1.2", f"{HEARTBEAT_KEY}.headroom: expected a share of the quota, 0 < headroom ≤ 1"),
+        ('headroom = "95%"', f'{HEARTBEAT_KEY}.headroom: expected a number, got the string "95%"'),
+        ('enabled = "yes"', f"{HEARTBEAT_KEY}.enabled: expected true or false"),
+        ("headrom = 0.9", f'{HEARTBEAT_KEY}.headrom: unknown key; did you mean "headroom"?'),
+    ],
+)
+def test_bad_heartbeat_block_is_rejected_naming_file_and_key_path(
+    tmp_path: Path, body: str, expected: str
+) -> None:
+    (problem,) = problems_of(tmp_path, ses(account(region=heartbeat_region(body))))
+    assert problem.startswith(f"{BAD}/ses.hcl: {expected}"), problem
+
+
+def test_heartbeat_given_twice_in_one_region_is_rejected(tmp_path: Path) -> None:
+    twice = region(body="max_send_rate = 100\nmax_24_hour_send = 500000\nheartbeat {\n}\nheartbeat {\n}")
+    (problem,) = problems_of(tmp_path, ses(account(region=twice)))
+    assert f"{HEARTBEAT_KEY}: may appear once" in problem
+
+
+def test_heartbeat_as_an_attribute_is_rejected(tmp_path: Path) -> None:
+    attribute = region(body="max_send_rate = 100\nmax_24_hour_send = 500000\nheartbeat = true")
+    (problem,) = problems_of(tmp_path, ses(account(region=attribute)))
+    assert f"{HEARTBEAT_KEY}: expected a block" in problem
