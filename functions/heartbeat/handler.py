@@ -36,9 +36,9 @@ from typing import Any, Protocol
 
 from functions.common.clock import Clock, SystemClock
 from functions.common.dynamodb import number, number_value
+from functions.common.limiter_item import budget_in_force, decode_log
 from functions.common.log import log
 from functions.heartbeat.allocator import SliceState, allocate
-from functions.sender.limiter import budget_in_force, decode_log
 
 ENVIRONMENT_VARIABLES = ("STATE_TABLE", "SLICES", "HEADROOM", "TICK_SECONDS")
 QUOTA_CACHE_SECONDS = 60.0

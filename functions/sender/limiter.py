@@ -55,11 +55,18 @@ import bisect
 import itertools
 import math
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from functions.common.dynamodb import DynamoDbClient, conditional_check_item, number, number_value
+from functions.common.limiter_item import (  # re-exported: the limiter's public names
+    Entry,
+    budget_in_force,
+    decode_log,
+    encode_log,
+    to_ms,
+)
 from functions.common.log import log
 from functions.sender.ports import Reservation
 
@@ -68,14 +75,6 @@ WINDOW_MS = 1000
 
 SKEW_TOLERANCE_MS = 1000
 """How far a caller's ``now`` may lag the newest grant and still be judged exactly."""
-
-Entry = tuple[int, int]
-"""One grant in the log: (time in epoch milliseconds, recipients)."""
-
-
-def to_ms(seconds: float) -> int:
-    """Epoch seconds to integer epoch milliseconds, rounded to the nearest millisecond."""
-    return round(seconds * 1000)
 
 
 @dataclass(frozen=True)
@@ -164,52 +163,6 @@ def _add_and_prune(entries: list[Entry], booked: list[Entry], horizon: int) -> t
         if n > 0 and t > horizon:
             merged[t] = merged.get(t, 0) + n
     return ((horizon, 0), *sorted(merged.items()))
-
-
-def encode_log(entries: Sequence[Entry]) -> str:
-    """Compact text for DynamoDB: ``"<t0>:<n0>,<d1>:<n1>,..."``, each ``d`` the milliseconds since
-    the entry before (the log is sorted, so deltas are small and never negative)."""
-    parts: list[str] = []
-    previous = 0
-    for i, (t, n) in enumerate(entries):
-        parts.append(f"{t if i == 0 else t - previous}:{n}")
-        previous = t
-    return ",".join(parts)
-
-
-def decode_log(text: str) -> tuple[Entry, ...]:
-    """Inverse of :func:`encode_log`."""
-    entries: list[Entry] = []
-    t = 0
-    for i, part in enumerate(p for p in text.split(",") if p):
-        offset, _, count = part.partition(":")
-        t = int(offset) if i == 0 else t + int(offset)
-        entries.append((t, int(count)))
-    return tuple(entries)
-
-
-def budget_in_force(
-    rate_per_second: float, budget: float | None, budget_until: float | None, now: float
-) -> float:
-    """The recipients/s a reservation at ``now`` may use.
-
-    The heartbeat's ``budget`` while ``now <= budget_until``; then, for one more second
-    (``now <= budget_until + 1``), ``min(budget, rate_per_second)``; after that the guaranteed
-    ``rate_per_second``. Without a heartbeat budget: ``rate_per_second``. The step in between
-    means no one-second window mixes the heartbeat's budget with the guaranteed rate, so the
-    slices' sum stays within the quota while the heartbeat stops (and when it resumes).
-    """
-    if budget is None or budget_until is None:
-        return rate_per_second
-    if now <= budget_until:
-        return budget
-    if now <= budget_until + FALLBACK_STEP_SECONDS:
-        return min(budget, rate_per_second)
-    return rate_per_second
-
-
-FALLBACK_STEP_SECONDS = 1.0
-"""How long ``min(budget, rate)`` rules after the heartbeat's budget expired: one window."""
 
 
 def booking_horizon(budget: float | None, budget_until: float | None, now: float) -> float | None:

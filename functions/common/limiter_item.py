@@ -1,0 +1,64 @@
+"""The slice limiter item's shared format: read by the sender's limiter, written by the heartbeat.
+
+One item per slice (pk ``limiter#<slice>``) in the account-region's state table holds the senders'
+window log (``log``, see :func:`encode_log`) and the heartbeat's ``budget`` / ``budget_until``.
+Both jobs import this module; neither imports the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+Entry = tuple[int, int]
+"""One grant in the log: (time in epoch milliseconds, recipients)."""
+
+
+def to_ms(seconds: float) -> int:
+    """Epoch seconds to integer epoch milliseconds, rounded to the nearest millisecond."""
+    return round(seconds * 1000)
+
+
+def encode_log(entries: Sequence[Entry]) -> str:
+    """Compact text for DynamoDB: ``"<t0>:<n0>,<d1>:<n1>,..."``, each ``d`` the milliseconds since
+    the entry before (the log is sorted, so deltas are small and never negative)."""
+    parts: list[str] = []
+    previous = 0
+    for i, (t, n) in enumerate(entries):
+        parts.append(f"{t if i == 0 else t - previous}:{n}")
+        previous = t
+    return ",".join(parts)
+
+
+def decode_log(text: str) -> tuple[Entry, ...]:
+    """Inverse of :func:`encode_log`."""
+    entries: list[Entry] = []
+    t = 0
+    for i, part in enumerate(p for p in text.split(",") if p):
+        offset, _, count = part.partition(":")
+        t = int(offset) if i == 0 else t + int(offset)
+        entries.append((t, int(count)))
+    return tuple(entries)
+
+
+FALLBACK_STEP_SECONDS = 1.0
+"""How long ``min(budget, rate)`` rules after the heartbeat's budget expired: one window."""
+
+
+def budget_in_force(
+    rate_per_second: float, budget: float | None, budget_until: float | None, now: float
+) -> float:
+    """The recipients/s a reservation at ``now`` may use.
+
+    The heartbeat's ``budget`` while ``now <= budget_until``; then, for one more second
+    (``now <= budget_until + 1``), ``min(budget, rate_per_second)``; after that the guaranteed
+    ``rate_per_second``. Without a heartbeat budget: ``rate_per_second``. The step in between
+    means no one-second window mixes the heartbeat's budget with the guaranteed rate, so the
+    slices' sum stays within the quota while the heartbeat stops (and when it resumes).
+    """
+    if budget is None or budget_until is None:
+        return rate_per_second
+    if now <= budget_until:
+        return budget
+    if now <= budget_until + FALLBACK_STEP_SECONDS:
+        return min(budget, rate_per_second)
+    return rate_per_second
