@@ -7,9 +7,10 @@ once, from its home region's stack.
 
 Two checkov 3.3.30 traps this module defends against, both of which end in "0 failed, exit 0":
 
-* ``--framework terraform`` reads no ``.tf.json`` at all, so only ``terraform_json`` is used.
+* checkov's plain HCL ``terraform`` framework reads no ``.tf.json`` at all, so only the
+  ``terraform_json`` framework is used.
 * checkov's ``terraform_json`` parser rejects a file whose ``terraform`` block holds a plain
-  value, and cdktn always writes ``"required_version": ">= ..."``. The file then counts as a
+  value, and cdktn writes ``"required_version": ">= ..."`` when asked to. The file then counts as a
   parsing error and nothing in it is checked. So each stack is scanned as a staged copy without
   the ``terraform`` block's non-object settings (no check reads them); everything else is
   byte-identical and keeps its line numbers, and findings name the original file.
