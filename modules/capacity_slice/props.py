@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from modules.checks import check_account_id, check_name, check_range, partition
 from modules.lambda_asset.props import LOG_RETENTION_DAYS
 
 if TYPE_CHECKING:
@@ -14,7 +15,6 @@ if TYPE_CHECKING:
 
 LANES = ("transactional", "bulk")  # one SQS queue each; applications pick the lane per message
 METRICS_NAMESPACE = "SesPlatform"
-_NAME = re.compile(r"[a-z][a-z0-9-]{0,30}[a-z0-9]")
 _CONFIGURATION_SET = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
@@ -35,18 +35,12 @@ class FoundationProps:
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not _NAME.fullmatch(self.environment):
-            raise ValueError(
-                f"environment must be lower-case letters, digits and hyphens, got {self.environment!r}"
-            )
-        if not re.fullmatch(r"[0-9]{12}", self.account_id):
-            raise ValueError(f"account_id must be 12 digits, got {self.account_id!r}")
+        check_name("environment", self.environment)
+        check_account_id(self.account_id)
 
     @property
     def partition(self) -> str:
-        if self.region.startswith("cn-"):
-            return "aws-cn"
-        return "aws-us-gov" if self.region.startswith("us-gov-") else "aws"
+        return partition(self.region)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,8 +87,7 @@ class CapacitySliceProps:
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not _NAME.fullmatch(self.name):
-            raise ValueError(f"slice name must be lower-case letters, digits and hyphens, got {self.name!r}")
+        check_name("slice name", self.name)
         if not self.rate_per_second > 0:
             raise ValueError(f"rate_per_second must be > 0, got {self.rate_per_second}")
         if not self.identities:
@@ -103,13 +96,13 @@ class CapacitySliceProps:
             raise ValueError(
                 f"configuration_set must be a configuration set name, got {self.configuration_set!r}"
             )
-        _within("max_receive_count", self.max_receive_count, 1, 1000)
-        _within("sender_max_concurrency", self.sender_max_concurrency, 2, 1000)
-        _within("batch_size", self.batch_size, 1, 10)
-        _within("max_batching_window_seconds", self.max_batching_window_seconds, 0, 300)
-        _within("dlq_alarm_threshold", self.dlq_alarm_threshold, 1, None)
-        _within("oldest_message_alarm_seconds", self.oldest_message_alarm_seconds, 60, 1209600)
-        _within("sender_timeout_seconds", self.sender_timeout_seconds, 1, 900)
+        check_range("max_receive_count", self.max_receive_count, 1, 1000)
+        check_range("sender_max_concurrency", self.sender_max_concurrency, 2, 1000)
+        check_range("batch_size", self.batch_size, 1, 10)
+        check_range("max_batching_window_seconds", self.max_batching_window_seconds, 0, 300)
+        check_range("dlq_alarm_threshold", self.dlq_alarm_threshold, 1, None)
+        check_range("oldest_message_alarm_seconds", self.oldest_message_alarm_seconds, 60, 1209600)
+        check_range("sender_timeout_seconds", self.sender_timeout_seconds, 1, 900)
         if self.log_retention_days not in LOG_RETENTION_DAYS:
             raise ValueError(
                 f"log_retention_days must be a value CloudWatch accepts, got {self.log_retention_days}"
@@ -136,9 +129,3 @@ class CapacitySliceProps:
         # Every lane's mapping may run sender_max_concurrency at once: reserving less would throttle
         # invocations, and throttled batches come back and count towards max_receive_count.
         return self.sender_max_concurrency * len(LANES)
-
-
-def _within(key: str, value: int, minimum: int, maximum: int | None) -> None:
-    if isinstance(value, bool) or value < minimum or (maximum is not None and value > maximum):
-        bounds = f"{minimum}-{maximum}" if maximum is not None else f"≥ {minimum}"
-        raise ValueError(f"{key} must be {bounds}, got {value}")

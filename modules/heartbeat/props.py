@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from modules.checks import check_account_id, check_name, check_range
 from modules.lambda_asset.props import LOG_RETENTION_DAYS
 
 if TYPE_CHECKING:
@@ -14,7 +14,6 @@ if TYPE_CHECKING:
 
 HEARTBEAT_JOB = "heartbeat"  # functions/heartbeat/handler.py
 LOG_LEVELS = ("ERROR", "FATAL", "ALL")
-_NAME = re.compile(r"[a-z][a-z0-9-]{0,30}[a-z0-9]")
 # Express workflows run at most five minutes; the next run starts a minute after this one.
 MAX_DURATION_SECONDS = 300
 
@@ -36,8 +35,7 @@ class HeartbeatSlice:
     queue_arns: Sequence[str]
 
     def __post_init__(self) -> None:
-        if not _NAME.fullmatch(self.name):
-            raise ValueError(f"slice name must be lower-case letters, digits and hyphens, got {self.name!r}")
+        check_name("slice name", self.name)
         if isinstance(self.rate_per_second, bool) or not self.rate_per_second > 0:
             raise ValueError(f"slice {self.name!r}: rate_per_second must be > 0, got {self.rate_per_second}")
         if not self.queue_urls or len(self.queue_urls) != len(self.queue_arns):
@@ -101,12 +99,8 @@ class HeartbeatProps:
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not _NAME.fullmatch(self.environment):
-            raise ValueError(
-                f"environment must be lower-case letters, digits and hyphens, got {self.environment!r}"
-            )
-        if not re.fullmatch(r"[0-9]{12}", self.account_id):
-            raise ValueError(f"account_id must be 12 digits, got {self.account_id!r}")
+        check_name("environment", self.environment)
+        check_account_id(self.account_id)
         if not self.slices:
             raise ValueError("a heartbeat needs at least one slice to allocate to")
         names = [s.name for s in self.slices]
@@ -114,11 +108,11 @@ class HeartbeatProps:
             raise ValueError(f"slice names must be unique, got {', '.join(names)}")
         if isinstance(self.headroom, bool) or not 0 < self.headroom <= 1:
             raise ValueError(f"headroom must be 0 < headroom ≤ 1, got {self.headroom}")
-        _within("tick_seconds", self.tick_seconds, 1, 60)
-        _within("duration_seconds", self.duration_seconds, 10, MAX_DURATION_SECONDS)
-        _within("timeout_seconds", self.timeout_seconds, 1, 10)
-        _within("reserved_concurrency", self.reserved_concurrency, 1, 10)
-        _within("max_failed_ticks", self.max_failed_ticks, 1, 3600)
+        check_range("tick_seconds", self.tick_seconds, 1, 60)
+        check_range("duration_seconds", self.duration_seconds, 10, MAX_DURATION_SECONDS)
+        check_range("timeout_seconds", self.timeout_seconds, 1, 10)
+        check_range("reserved_concurrency", self.reserved_concurrency, 1, 10)
+        check_range("max_failed_ticks", self.max_failed_ticks, 1, 3600)
         if self.log_retention_days not in LOG_RETENTION_DAYS:
             raise ValueError(
                 f"log_retention_days must be a value CloudWatch accepts, got {self.log_retention_days}"
@@ -136,8 +130,3 @@ class HeartbeatProps:
         # Under /aws/lambda/<env>-: the stack key's policy lets CloudWatch Logs use the key for
         # exactly those log groups (see modules/heartbeat/README.md, "Decisions").
         return f"/aws/lambda/{self.name}-states"
-
-
-def _within(key: str, value: int, minimum: int, maximum: int) -> None:
-    if isinstance(value, bool) or not minimum <= value <= maximum:
-        raise ValueError(f"{key} must be {minimum}-{maximum}, got {value}")

@@ -22,6 +22,7 @@ from cdktn_provider_aws.sesv2_email_identity_mail_from_attributes import (
 )
 from constructs import Construct
 
+from modules.checks import check_account_id, check_range, partition
 from modules.identity.props import Dkim, Dmarc, DnsRecord, MailFrom, validate_domain_name
 
 SPF_VALUE = "v=spf1 include:amazonses.com ~all"
@@ -62,10 +63,8 @@ class DomainIdentityProps:
 
     def __post_init__(self) -> None:
         validate_domain_name(self.domain)
-        if not re.fullmatch(r"[0-9]{12}", self.account_id):
-            raise ValueError(f"account_id must be 12 digits, got {self.account_id!r}")
-        if not 60 <= self.dns_ttl_seconds <= 86400:
-            raise ValueError(f"dns_ttl_seconds must be 60-86400, got {self.dns_ttl_seconds}")
+        check_account_id(self.account_id)
+        check_range("dns_ttl_seconds", self.dns_ttl_seconds, 60, 86400)
 
     @property
     def is_home_region(self) -> bool:
@@ -249,9 +248,7 @@ class DomainIdentity(Construct):
 
     def configuration_set_arn(self, name: str) -> str:
         props = self.props
-        return (
-            f"arn:{_partition(props.region)}:ses:{props.region}:{props.account_id}:configuration-set/{name}"
-        )
+        return f"arn:{partition(props.region)}:ses:{props.region}:{props.account_id}:configuration-set/{name}"
 
     def grant_send(
         self,
@@ -272,14 +269,6 @@ class DomainIdentity(Construct):
                 from_addresses=from_addresses, configuration_set_names=configuration_set_names
             ),
         )
-
-
-def _partition(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
 
 
 def _chunks(value: str) -> list[str]:

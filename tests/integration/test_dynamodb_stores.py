@@ -30,8 +30,9 @@ from functions.sender.idempotency import (
 )
 from functions.sender.limiter import DynamoDbLimiter, decode_log, encode_log
 from functions.sender.ports import Claim, ClaimStatus, RateLimiter
+from tests.support.threads import run_threads
 from tests.unit.test_idempotency import IdempotencyBehaviour, InspectableStore
-from tests.unit.test_limiter import T0, T0_MS, LimiterBehaviour, LimiterHarness, run_threads
+from tests.unit.test_limiter import T0, T0_MS, LimiterBehaviour, LimiterHarness
 
 TABLE = "ses-platform-state"
 REGION = "eu-central-1"

@@ -5,8 +5,6 @@ DynamoDB (moto)."""
 from __future__ import annotations
 
 import math
-import threading
-from collections.abc import Callable
 from typing import Protocol
 
 import pytest
@@ -23,6 +21,7 @@ from functions.sender.idempotency import (
     InMemoryIdempotencyStore,
 )
 from functions.sender.ports import Claim, ClaimStatus, IdempotencyStore
+from tests.support.threads import run_threads
 
 T0 = 1_700_000_000.25
 LEASE = 120.0
@@ -30,23 +29,6 @@ LEASE = 120.0
 
 class InspectableStore(IdempotencyStore, Protocol):
     def get(self, key: str) -> IdempotencyRecord | None: ...
-
-
-def run_threads(workers: int, target: Callable[[int], None]) -> None:
-    errors: list[BaseException] = []
-
-    def guarded(i: int) -> None:
-        try:
-            target(i)
-        except BaseException as exc:  # surfaced below: a failing thread must fail the test
-            errors.append(exc)
-
-    threads = [threading.Thread(target=guarded, args=(i,)) for i in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors, errors
 
 
 class IdempotencyBehaviour:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
 import pytest
@@ -30,6 +30,7 @@ from functions.sender.limiter import (
     to_ms,
 )
 from functions.sender.ports import RateLimiter
+from tests.support.threads import run_threads
 
 T0 = 1_700_000_000.0
 T0_MS = 1_700_000_000_000
@@ -59,23 +60,6 @@ def would_fit(grants: Sequence[Entry], at: int, recipients: int, budget: float) 
         if used > 0 and used + recipients > budget:
             return False
     return True
-
-
-def run_threads(workers: int, target: Callable[[int], None]) -> None:
-    errors: list[BaseException] = []
-
-    def guarded(i: int) -> None:
-        try:
-            target(i)
-        except BaseException as exc:  # surfaced below: a failing thread must fail the test
-            errors.append(exc)
-
-    threads = [threading.Thread(target=guarded, args=(i,)) for i in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors, errors
 
 
 class VirtualClock:
