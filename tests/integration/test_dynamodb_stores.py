@@ -30,6 +30,7 @@ from functions.sender.idempotency import (
 )
 from functions.sender.limiter import DynamoDbLimiter, decode_log, encode_log
 from functions.sender.ports import Claim, ClaimStatus, RateLimiter
+from tests.support.aws import create_state_table
 from tests.support.threads import run_threads
 from tests.unit.test_idempotency import IdempotencyBehaviour, InspectableStore
 from tests.unit.test_limiter import T0, T0_MS, LimiterBehaviour, LimiterHarness
@@ -48,15 +49,7 @@ def client() -> Iterator[Any]:
         env.delenv("AWS_PROFILE", raising=False)
         with mock_aws():
             dynamodb = boto3.client("dynamodb", region_name=REGION)
-            dynamodb.create_table(
-                TableName=TABLE,
-                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                BillingMode="PAY_PER_REQUEST",
-            )
-            dynamodb.update_time_to_live(
-                TableName=TABLE, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
-            )
+            create_state_table(dynamodb, TABLE)
             yield dynamodb
 
 

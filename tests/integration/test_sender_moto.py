@@ -27,6 +27,7 @@ from functions.sender import producer
 from functions.sender.handler import SenderConfig, SenderDeps, handle_batch
 from functions.sender.idempotency import DynamoDbIdempotencyStore
 from functions.sender.limiter import DynamoDbLimiter
+from tests.support.aws import create_state_table
 from tests.support.scenarios import DOMAIN, FROM, malformed_messages
 
 REGION = "eu-central-1"
@@ -172,15 +173,7 @@ def build_slice() -> Slice:
         )["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         lanes[lane] = (url, arn)
-    dynamodb.create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    dynamodb.update_time_to_live(
-        TableName=TABLE, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
-    )
+    create_state_table(dynamodb, TABLE)
     sesv2.create_email_identity(EmailIdentity=DOMAIN)
     ses = FailingSes(sesv2)
     config = SenderConfig(

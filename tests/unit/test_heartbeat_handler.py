@@ -12,6 +12,7 @@ from moto import mock_aws
 
 from functions.heartbeat.handler import HeartbeatConfig, HeartbeatDeps, SliceConfig, mean_recipients, tick
 from functions.sender.limiter import encode_log
+from tests.support.aws import create_state_table
 
 T0 = 1_800_000_000.0
 TABLE = "state"
@@ -48,12 +49,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         monkeypatch.setenv(name, value)
     with mock_aws():
         dynamodb = boto3.client("dynamodb")
-        dynamodb.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_state_table(dynamodb, TABLE)
         sqs = boto3.client("sqs")
         urls = {
             f"{s}-{lane}": sqs.create_queue(QueueName=f"{s}-{lane}")["QueueUrl"]
