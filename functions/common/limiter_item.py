@@ -7,6 +7,8 @@ Both jobs import this module; neither imports the other.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from collections.abc import Sequence
 
 Entry = tuple[int, int]
@@ -62,3 +64,21 @@ def budget_in_force(
     if now <= budget_until + FALLBACK_STEP_SECONDS:
         return min(budget, rate_per_second)
     return rate_per_second
+
+
+def booked_ahead(entries: Sequence[Entry], now_ms: int, window_ms: int = 1000) -> int:
+    """The most recipients any one-second window ending at or after ``now_ms`` already holds.
+
+    Grants booked ahead in the fallback were decided under the guaranteed rate, not under any
+    heartbeat budget; until they have passed, the heartbeat must count them as in force (they
+    may sit in windows its next budgets also fill). Window sums change only where an entry
+    enters, so the windows ending at ``now_ms`` and at each later entry cover them all.
+    """
+    grants = sorted((t, n) for t, n in entries if n > 0)
+    times = [t for t, _ in grants]
+    prefix = [0, *itertools.accumulate(n for _, n in grants)]
+
+    def window_sum(end: int) -> int:  # recipients granted in (end - window_ms, end]
+        return prefix[bisect.bisect_right(times, end)] - prefix[bisect.bisect_right(times, end - window_ms)]
+
+    return max(window_sum(end) for end in [now_ms, *(t for t in times if t > now_ms)])

@@ -16,7 +16,8 @@ A Step Functions Express loop invokes :func:`lambda_handler` once per tick. Each
    ``version`` (the senders' optimistic concurrency is untouched). A budget replaced less than
    a second ago still counts as in force for the allocation, so ticks closer than a second
    (scheduling jitter, two executions overlapping at a minute boundary) cannot lend capacity a
-   window may still hold.
+   window may still hold; so do the grants a slice booked ahead during a fallback
+   (:func:`functions.common.limiter_item.booked_ahead`) until they have passed.
 
 It never changes Lambda or event-source concurrency: Lambda's control plane allows 15 requests/s
 per account, and the budget in the limiter already bounds what the senders send.
@@ -36,7 +37,7 @@ from typing import Any, Protocol
 
 from functions.common.clock import Clock, SystemClock
 from functions.common.dynamodb import number, number_value
-from functions.common.limiter_item import budget_in_force, decode_log
+from functions.common.limiter_item import booked_ahead, budget_in_force, decode_log, to_ms
 from functions.common.log import log
 from functions.heartbeat.allocator import SliceState, allocate
 
@@ -196,13 +197,16 @@ def tick(deps: HeartbeatDeps, config: HeartbeatConfig, now: float) -> dict[str, 
             in_window = previous if set_at is not None and now - set_at < 0.999 else None
             in_force[sc.name] = current
             log_text = str(item.get("log", {}).get("S", ""))
+            # Grants the slice booked ahead in the fallback (under its guaranteed rate) bind
+            # capacity until they have passed, whatever budget is written now.
+            ahead = booked_ahead(decode_log(log_text), to_ms(now))
             backlog_messages[sc.name] = messages
             states.append(
                 SliceState(
                     sc.name,
                     sc.rate_per_second,
                     messages * mean_recipients(log_text),
-                    max(current, in_window or 0.0),
+                    max(current, in_window or 0.0, float(ahead)),
                     unit=largest_grant(log_text),
                 )
             )

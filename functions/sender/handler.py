@@ -58,6 +58,9 @@ REQUEUES_ATTRIBUTE = "requeues"
 # Waiting for capacity may take any number of rounds; a fault that keeps recurring may not.
 FAULTS = frozenset({"SES_SERVER_ERROR", "SES_UNREACHABLE", "SENDER_ERROR"})
 MAX_VISIBILITY_SECONDS = 43200
+# Reservations per message before it goes back to the queue: a tick is a second and the wait is
+# at most max_wait_seconds, so a handful; the cap only stops a limiter that answers "now" forever.
+MAX_ASKS = 50
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -229,17 +232,20 @@ class _Record:
         now = clock.now()
         # Book the earliest slot within the wait we can afford: a booked slot cannot be taken by
         # smaller messages arriving later, so large messages do not starve.
-        affordable = min(config.max_wait_seconds, self.remaining() - config.safety_margin_seconds)
-        for _attempt in range(3):
-            grant = self.deps.limiter.reserve(recipients, now, max(affordable, 0.0))
+        # Within that wait, keep the message and ask again when the limiter says room may appear
+        # (a lost write race, the next heartbeat budget): handing it back to the queue instead
+        # costs SQS requests and returns it in a wave that the slice cannot use at once.
+        deadline = now + min(config.max_wait_seconds, self.remaining() - config.safety_margin_seconds)
+        for _attempt in range(MAX_ASKS):
+            grant = self.deps.limiter.reserve(recipients, now, max(deadline - now, 0.0))
             if grant.granted:
                 clock.sleep(grant.wait_seconds)
                 return None
             if grant.paused_until is not None:
                 return self.hold(grant.paused_until - now, "SLICE_PAUSED")
-            if grant.wait_seconds > 0.05:
+            if now + grant.wait_seconds > deadline:
                 break
-            clock.sleep(max(grant.wait_seconds, 0.005))  # lost a write race: try again shortly
+            clock.sleep(max(grant.wait_seconds, 0.005))
             now = clock.now()
         return self.retry(max(1, math.ceil(grant.wait_seconds)), "NO_BUDGET_YET")
 

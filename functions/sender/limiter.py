@@ -28,11 +28,13 @@ slice's guaranteed ``rate_per_second``. The middle step is what keeps the accoun
 heartbeat stops: a one-second window can never hold grants made under the heartbeat's budget
 *and* under the guaranteed rate, so for every window each slice is bounded by its last budget
 (whose sum the heartbeat keeps within the quota) or by its guaranteed rate (whose sum the config
-validation keeps within the quota). While a heartbeat budget exists (even an expired one),
-:func:`booking_horizon` also stops grants from being booked past the end of the budget they were
-decided under (``budget_until``; none ahead at all in the fallback), so a grant always lands in
-the tick whose budget allowed it. A slice without any heartbeat attributes books ahead as
-before. The limiter only reads those two attributes and never writes them.
+validation keeps within the quota). :func:`booking_horizon` keeps a grant decided under a
+heartbeat budget inside that budget's tick (no booking past ``budget_until``) and allows none
+ahead during the step; in the fallback proper a slice books ahead under its guaranteed rate, and
+the heartbeat, once back, counts those bookings as in force until they have passed. A refusal
+caused by the horizon alone says to ask again when the next budget takes over (:func:`judge`),
+so senders keep their messages across a tick instead of handing them back to the queue. The
+limiter only reads the heartbeat's attributes and never writes them.
 
 DynamoDB and contention. All of a slice's state is one item (pk ``limiter#<slice>``) of the
 account-region's state table: ``log`` (string, see ``encode_log``), ``version`` (number),
@@ -61,6 +63,7 @@ from typing import Any
 
 from functions.common.dynamodb import DynamoDbClient, conditional_check_item, number, number_value
 from functions.common.limiter_item import (  # re-exported: the limiter's public names
+    FALLBACK_STEP_SECONDS,
     Entry,
     budget_in_force,
     decode_log,
@@ -75,6 +78,9 @@ WINDOW_MS = 1000
 
 SKEW_TOLERANCE_MS = 1000
 """How far a caller's ``now`` may lag the newest grant and still be judged exactly."""
+
+STEP_POLL_SECONDS = 0.1
+"""How often a caller refused in the step after a budget expired asks again."""
 
 
 @dataclass(frozen=True)
@@ -168,20 +174,57 @@ def _add_and_prune(entries: list[Entry], booked: list[Entry], horizon: int) -> t
 def booking_horizon(budget: float | None, budget_until: float | None, now: float) -> float | None:
     """The latest time a reservation decided at ``now`` may be booked for (``None``: no limit).
 
-    With a heartbeat budget in force: its ``budget_until``, so a grant never lands in a later
-    tick whose budget may be lower. In the fallback (a heartbeat budget exists but expired):
-    ``now``, no booking ahead, so grants made under the guaranteed rate never outlive the moment
-    the heartbeat resumes. Without heartbeat attributes: no limit.
+    * A heartbeat budget in force: its ``budget_until``, so a grant lands in the tick whose
+      budget allowed it (a later tick's budget may be lower).
+    * The step after it expired (``now <= budget_until + FALLBACK_STEP_SECONDS``; most likely
+      the heartbeat is just late): ``now``, no booking ahead, so nothing decided under the
+      step's ``min(budget, rate)`` outlives it.
+    * The fallback proper, and a slice without heartbeat attributes: no limit. Grants booked
+      ahead under the guaranteed rate stay safe when the heartbeat resumes, because it counts
+      them as in force until they have passed (``functions.common.limiter_item.booked_ahead``).
     """
     if budget is None or budget_until is None:
         return None
-    return budget_until if now <= budget_until else now
+    if now <= budget_until:
+        return budget_until
+    if now <= budget_until + FALLBACK_STEP_SECONDS:
+        return now
+    return None
 
 
-def _capped_wait(max_wait_seconds: float, horizon: float | None, now: float) -> float:
-    if horizon is None:
-        return max_wait_seconds
-    return max(0.0, min(max_wait_seconds, horizon - now))
+def ask_again_after(budget_until: float, now: float) -> float:
+    """When a reservation refused only by the booking horizon is worth asking again: as the next
+    tick's budget takes over, or (in the step) soon, since a late heartbeat writes any moment."""
+    if now <= budget_until:
+        return budget_until - now + 0.001
+    return min(STEP_POLL_SECONDS, budget_until + FALLBACK_STEP_SECONDS - now + 0.001)
+
+
+def judge(
+    log: Iterable[Entry],
+    now: float,
+    recipients: int,
+    *,
+    rate_per_second: float,
+    budget: float | None,
+    budget_until: float | None,
+    max_wait_seconds: float,
+) -> Decision:
+    """:func:`decide` under the budget in force and within the booking horizon.
+
+    A refusal says when to ask again: the earliest fit under the budget in force, or sooner,
+    when the fit lies beyond the horizon and within ``max_wait_seconds`` (the next budget may
+    allow it; only asking again tells).
+    """
+    in_force = budget_in_force(rate_per_second, budget, budget_until, now)
+    horizon = booking_horizon(budget, budget_until, now)
+    wait_ms = _wait_ms(max_wait_seconds)
+    capped = wait_ms if horizon is None else min(wait_ms, _wait_ms(max(0.0, horizon - now)))
+    decision = decide(log, to_ms(now), recipients, in_force, capped)
+    if decision.granted or budget_until is None or capped == wait_ms or decision.wait_ms > wait_ms:
+        return decision
+    again = max(1, math.ceil(ask_again_after(budget_until, now) * 1000))
+    return Decision(granted=False, wait_ms=min(decision.wait_ms, again), log=decision.log)
 
 
 @dataclass(frozen=True)
@@ -231,12 +274,13 @@ class InMemoryLimiter:
     def reserve(self, recipients: int, now: float, max_wait_seconds: float = 0.0) -> Reservation:
         heartbeat = self._budget_source() if self._budget_source is not None else None
         written, until = (heartbeat.budget, heartbeat.until) if heartbeat else (None, None)
-        budget = budget_in_force(self.rate_per_second, written, until, now)
-        max_wait_seconds = _capped_wait(max_wait_seconds, booking_horizon(written, until, now), now)
         with self._lock:
             if self._paused_until is not None and now < self._paused_until:
                 return Reservation(False, self._paused_until - now, self._paused_until)
-            decision = decide(self._log, to_ms(now), recipients, budget, _wait_ms(max_wait_seconds))
+            decision = judge(
+                self._log, now, recipients, rate_per_second=self.rate_per_second, budget=written,
+                budget_until=until, max_wait_seconds=max_wait_seconds,
+            )  # fmt: skip
             if decision.granted:
                 self._log = decision.log
                 return Reservation(True, _until_slot(now, decision.wait_ms))
@@ -300,11 +344,11 @@ class DynamoDbLimiter:
             paused_until = number(item, "paused_until")
             if paused_until is not None and now < paused_until:
                 return Reservation(False, paused_until - now, paused_until)
-            written, until = number(item, "budget"), number(item, "budget_until")
-            budget = budget_in_force(self.rate_per_second, written, until, now)
-            wait = _capped_wait(max_wait_seconds, booking_horizon(written, until, now), now)
-            log_text = item.get("log", {}).get("S", "")
-            decision = decide(decode_log(log_text), to_ms(now), recipients, budget, _wait_ms(wait))
+            decision = judge(
+                decode_log(item.get("log", {}).get("S", "")), now, recipients,
+                rate_per_second=self.rate_per_second, budget=number(item, "budget"),
+                budget_until=number(item, "budget_until"), max_wait_seconds=max_wait_seconds,
+            )  # fmt: skip
             if not decision.granted:
                 return Reservation(False, decision.wait_seconds)
             version = number(item, "version")

@@ -27,6 +27,7 @@ from tests.support.virtual_time import VirtualClock
 QUOTA = 100.0
 GUARANTEED = {"a": 30.0, "b": 15.0, "c": 10.0}
 LANES = ("transactional", "bulk")
+SENDERS_PER_LANE = 5  # the capacity slice's default sender_max_concurrency
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,7 @@ class SimResult:
     sent: dict[str, list[int]] = field(default_factory=dict)  # accepted recipients per second
     budgets: dict[str, list[float]] = field(default_factory=dict)
     wall_seconds: float = 0.0
+    log: LogTap | None = None  # the handlers' decisions, to explain an anomaly
 
 
 def run_sim(*, scale: float = 1.0, outage: tuple[float, float] = (100, 160), seed: int = 3) -> SimResult:
@@ -158,10 +160,10 @@ def run_sim(*, scale: float = 1.0, outage: tuple[float, float] = (100, 160), see
             deps = SenderDeps(ses=ses, sqs=sqs, limiter=lim, store=st, clock=clock)
             return handle_batch(event, deps, cfg, remaining_seconds=inv.remaining_seconds)
 
-        for lane, n in (("transactional", 2), ("bulk", 6)):
+        for lane in LANES:  # as deployed: each lane's mapping runs sender_max_concurrency
             esms.append(
                 EventSourceMapping(
-                    clock, sqs, lanes[name][lane], invoke, concurrency=n, name=f"{name}-{lane}"
+                    clock, sqs, lanes[name][lane], invoke, concurrency=SENDERS_PER_LANE, name=f"{name}-{lane}"
                 )
             )
 
@@ -250,6 +252,7 @@ def run_sim(*, scale: float = 1.0, outage: tuple[float, float] = (100, 160), see
         sent=sent,
         budgets=budgets,
         wall_seconds=time.perf_counter() - started,
+        log=tap,
     )
 
 

@@ -125,6 +125,21 @@ def test_a_budget_replaced_less_than_a_second_ago_is_not_lent_out_yet(aws: dict[
     assert third["budgets"]["b"] >= 10  # its guaranteed share comes back once that has drained
 
 
+def test_grants_booked_ahead_in_the_fallback_are_not_lent_out_until_they_have_passed(
+    aws: dict[str, Any],
+) -> None:
+    # b booked 10 recipients for 2.5 s from now while the heartbeat was away (its rate, 10/s)
+    now_ms = int(T0 * 1000)
+    ahead = encode_log(((now_ms - 2000, 0), (now_ms + 2500, 10)))
+    aws["dynamodb"].put_item(TableName=TABLE, Item={"pk": {"S": "limiter#b"}, "log": {"S": ahead}})
+    enqueue(aws, "a-bulk", 200)
+    d, c = deps(aws), config(aws["urls"])
+    for t in (T0, T0 + 1, T0 + 2):  # b has no backlog: its budget drops to 0 at once...
+        budgets = tick(d, c, t)["budgets"]
+        assert budgets == {"a": pytest.approx(90), "b": 0}  # ...but a may not take b's 10 yet
+    assert tick(d, c, T0 + 3.6)["budgets"] == {"a": pytest.approx(100), "b": 0}  # gone: lent
+
+
 def test_in_flight_messages_count_as_backlog(aws: dict[str, Any]) -> None:
     enqueue(aws, "b-bulk", 4)
     aws["sqs"].receive_message(QueueUrl=aws["urls"]["b-bulk"], MaxNumberOfMessages=3, VisibilityTimeout=60)

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from functions.common.limiter_item import booked_ahead
 from functions.sender.limiter import (
     SKEW_TOLERANCE_MS,
     WINDOW_MS,
@@ -203,13 +204,61 @@ def test_the_heartbeat_budget_rules_while_valid_and_the_rate_after() -> None:
     assert budget_in_force(30, 45, T0 - 5, T0) == 30
     assert budget_in_force(30, None, None, T0) == 30
     assert budget_in_force(30, 45, None, T0) == 30
-    # a grant is never booked past the budget it was decided under; none ahead in the fallback
+
+
+def test_a_grant_is_never_booked_past_the_heartbeat_budget_it_was_decided_under() -> None:
     assert booking_horizon(45, T0 + 0.4, T0) == T0 + 0.4
-    assert booking_horizon(45, T0 - 0.5, T0) == T0
-    assert booking_horizon(None, None, T0) is None
     limiter = InMemoryLimiter(30, budget_source=lambda: HeartbeatBudget(2, T0 + 0.5))
     assert limiter.reserve(2, T0).granted
-    assert not limiter.reserve(1, T0 + 0.1, max_wait_seconds=5).granted  # +1 s is past +0.5
+    refused = limiter.reserve(1, T0 + 0.1, max_wait_seconds=5)  # the fit, +1 s, is past +0.5
+    assert not refused.granted
+    # ...and the refusal says to ask again as the next budget takes over, not in a second
+    assert refused.wait_seconds == pytest.approx(0.401, abs=0.0015)
+
+
+def test_nothing_is_booked_ahead_in_the_step_and_the_caller_asks_again_soon() -> None:
+    assert booking_horizon(45, T0 - 0.5, T0) == T0
+    limiter = InMemoryLimiter(30, budget_source=lambda: HeartbeatBudget(2, T0 - 0.5))
+    assert limiter.reserve(2, T0).granted
+    refused = limiter.reserve(1, T0 + 0.1, max_wait_seconds=5)
+    assert not refused.granted
+    assert refused.wait_seconds == pytest.approx(0.1)  # a late heartbeat writes any moment
+
+
+def test_in_the_fallback_proper_a_slice_books_ahead_under_its_guaranteed_rate() -> None:
+    assert booking_horizon(45, T0 - 1.5, T0) is None
+    assert booking_horizon(None, None, T0) is None
+    limiter = InMemoryLimiter(3, budget_source=lambda: HeartbeatBudget(40, T0 - 1.5))
+    assert limiter.reserve(3, T0).granted
+    booked = limiter.reserve(2, T0 + 0.1, max_wait_seconds=5)
+    assert booked.granted
+    assert booked.wait_seconds == pytest.approx(0.9)  # the rate (3/s), not the old budget (40)
+
+
+def test_a_refusal_beyond_the_wait_offered_keeps_the_earliest_fit() -> None:
+    limiter = InMemoryLimiter(30, budget_source=lambda: HeartbeatBudget(2, T0 + 0.5))
+    assert limiter.reserve(2, T0).granted
+    refused = limiter.reserve(1, T0 + 0.1, max_wait_seconds=0.2)
+    assert not refused.granted
+    assert refused.wait_seconds == pytest.approx(0.9)  # past what the caller can wait: no hint
+
+
+def test_booked_ahead_is_the_fullest_window_from_now_on() -> None:
+    log = ((T0_MS, 0), (T0_MS + 500, 3), (T0_MS + 1200, 4), (T0_MS + 2100, 5), (T0_MS + 2150, 1))
+    assert booked_ahead(log, T0_MS + 1000) == 10  # (1150, 2150]: 4 + 5 + 1
+    assert booked_ahead(log, T0_MS + 2100) == 10
+    assert booked_ahead(log, T0_MS + 3200) == 0  # everything has left the windows
+    assert booked_ahead((), T0_MS) == 0
+
+
+@given(st.lists(st.tuples(st.integers(0, 4000), st.integers(0, 50)), max_size=40), st.integers(0, 4000))
+def test_booked_ahead_matches_a_brute_force_scan(raw: list[Entry], now: int) -> None:
+    log = [(T0_MS + t, n) for t, n in raw]
+    expected = max(
+        (sum(n for t, n in log if end - WINDOW_MS < t <= end) for end in range(T0_MS + now, T0_MS + 5001)),
+        default=0,
+    )
+    assert booked_ahead(log, T0_MS + now) == expected
 
 
 # --- the property: random sequences, checked by the oracle ------------------------------------

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutErr
 
 from functions.sender.handler import SenderConfig, SenderDeps, handle_batch
 from functions.sender.idempotency import InMemoryIdempotencyStore
-from functions.sender.limiter import InMemoryLimiter
+from functions.sender.limiter import HeartbeatBudget, InMemoryLimiter
 from functions.sender.ports import ClaimStatus, Reservation
 
 QUEUE_ARN = "arn:aws:sqs:eu-central-1:111111111111:example-at-de-transactional"
@@ -256,6 +256,22 @@ def test_no_budget_within_the_wait_limit_hands_the_message_back_unclaimed() -> N
     assert h.run(message("a", recipients=10), message("b", recipients=5)) == ["m1"]
     assert h.sqs.visibility[0]["VisibilityTimeout"] == 1
     assert h.store.claim("b", h.clock.now(), 60).status is ClaimStatus.NEW
+
+
+def test_a_message_waiting_for_the_next_heartbeat_budget_is_kept_not_handed_back() -> None:
+    h = Harness(rate=10)
+    budget = {"until": h.clock.now() + 0.3}  # a budget of 10/s for 0.3 s; the next one follows
+
+    def heartbeat() -> HeartbeatBudget:
+        if h.clock.now() > budget["until"]:  # the heartbeat ticks on time
+            budget["until"] += 1.0
+        return HeartbeatBudget(10, budget["until"])
+
+    h.limiter = InMemoryLimiter(10, budget_source=heartbeat)
+    assert h.run(message("a", recipients=10), message("b", recipients=5)) == []
+    assert len(h.ses.calls) == 2  # b waited in hand across the tick: no visibility change
+    assert h.sqs.visibility == []
+    assert h.sqs.requeued() == []
 
 
 def test_a_retry_on_the_last_receive_before_redrive_is_re_enqueued_instead() -> None:
