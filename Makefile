@@ -5,6 +5,7 @@ SHELL        := /bin/bash
 .SHELLFLAGS  := -eu -o pipefail -c
 PYTHON       ?= python3
 ENV          ?= example
+SARIF        ?=
 VENV         := .venv
 CHECKOV_VENV := .venv-checkov
 PY           := $(VENV)/bin/python
@@ -53,8 +54,8 @@ fmt: $(VENV)/.stamp ## format and autofix
 	$(VENV)/bin/ruff format modules functions tests
 	$(VENV)/bin/ruff check --fix modules functions tests
 
-scan: synth $(CHECKOV_VENV)/.stamp ## checkov (built-in + modules/checkov_policies) on every stack of envs/$(ENV)
-	$(PY) -m modules.platform scan --checkov $(CHECKOV) --out $(OUT)
+scan: synth $(CHECKOV_VENV)/.stamp ## checkov (built-in + modules/checkov_policies) on every stack of envs/$(ENV) (SARIF=file.sarif)
+	$(PY) -m modules.platform scan --checkov $(CHECKOV) --out $(OUT) $(if $(SARIF),--sarif $(SARIF))
 
 plan apply: $(VENV)/.stamp ## synth, then terraform/tofu plan|apply each stack of envs/$(ENV) (ARGS=...)
 	$(PY) -m modules.platform $@ --env $(ENV) --out $(OUT) -- $(ARGS)

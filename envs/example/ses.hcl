@@ -75,3 +75,12 @@ slice "at-de" {
   # batch_size             = 10
   # log_retention_days     = 365
 }
+
+# An SES tenant: its own reputation and sending status inside the account, so one customer's
+# bounces pause that customer only (modules/tenant/README.md; envs/multi-region/tenants.hcl has
+# one switched on, and a multi-region endpoint):
+# tenant "newsroom" {
+#   account = "media"
+#   region  = "eu-central-1"
+#   domains = ["news.example.at"]
+# }

@@ -28,6 +28,15 @@ from modules.config.model import (
     Slice,
 )
 from modules.config.slices import parse_slice, resolve_slices
+from modules.config.tenants import (
+    MultiRegionEndpoint,
+    Tenant,
+    check_unique_tenants,
+    parse_multi_region_endpoint,
+    parse_tenant,
+    resolve_multi_region_endpoint,
+    resolve_tenant,
+)
 from modules.identity.props import (
     DKIM_KEY_LENGTHS,
     DMARC_ALIGNMENTS,
@@ -44,7 +53,9 @@ T = TypeVar("T")
 ACCOUNT_ID = r"[0-9]{12}"
 ROLE_ARN = r"arn:aws(?:-cn|-us-gov)?:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}"
 HOSTED_ZONE_ID = r"Z[A-Z0-9]{1,31}"
-TOP_LEVEL = ("environment", "tags", "backend", "account", "domain", "slice")
+TOP_LEVEL = (
+    "environment", "tags", "backend", "account", "domain", "slice", "tenant", "multi_region_endpoint",
+)  # fmt: skip
 _DEFAULT_MAIL_FROM: MailFrom | None = MailFrom()  # no mail_from block: bounce.<domain>
 
 
@@ -101,6 +112,9 @@ class _Loader:
         self.slice_files: dict[str, str] = {}
         self.backend: Backend | None = None
         self.backend_node: Node | None = None
+        self.tenants: list[Tenant] = []
+        self.endpoints: list[MultiRegionEndpoint] = []
+        self.endpoint_files: dict[str, str] = {}
 
     def collect(self, build: Callable[[], T]) -> T | None:
         try:
@@ -116,6 +130,7 @@ class _Loader:
             self._domains(node)
             self._slices(node)
             self._backend(node)
+            self._tenants_and_endpoints(node)
             self.collect(partial(node.finish, known=TOP_LEVEL))
 
         environment = self._environment()
@@ -126,6 +141,7 @@ class _Loader:
             self.problems.append(f"{self.nodes[0].file}: account: at least one account block is required")
         domains = self._resolve_domains()
         slices = self._resolve_slices(domains, environment)
+        tenants, endpoints = self._resolve_tenants_and_endpoints(domains)
         if self.problems or environment is None:
             raise ConfigError(self.problems)
         return EnvConfig(
@@ -135,6 +151,8 @@ class _Loader:
             accounts=tuple(self.accounts),
             domains=tuple(domains),
             slices=tuple(slices),
+            tenants=tuple(tenants),
+            multi_region_endpoints=tuple(endpoints),
             backend=self.backend or Backend(),
             tags=_freeze(tags),
         )
@@ -202,6 +220,45 @@ class _Loader:
                 continue
             self.backend_node = body
             self.backend = self.collect(partial(_backend, label, body))
+
+    def _tenants_and_endpoints(self, node: Node) -> None:
+        for label, body in self.collect(partial(_labelled, node, "tenant", "name")) or []:
+            tenant = self.collect(partial(parse_tenant, label, body))
+            if tenant is not None:
+                self.tenants.append(tenant)
+        for label, body in self.collect(partial(_labelled, node, "multi_region_endpoint", "name")) or []:
+            if label in self.endpoint_files:
+                self.problems.append(
+                    str(body.fail(None, f"declared twice (first in {self.endpoint_files[label]})"))
+                )
+                continue
+            self.endpoint_files[label] = body.file
+            endpoint = self.collect(partial(parse_multi_region_endpoint, label, body))
+            if endpoint is not None:
+                self.endpoints.append(endpoint)
+
+    def _resolve_tenants_and_endpoints(
+        self, domains: list[Domain]
+    ) -> tuple[list[Tenant], list[MultiRegionEndpoint]]:
+        """Blocks of a broken (or unreadable) account would only repeat that account's problem."""
+        known = {a.alias for a in self.accounts}
+
+        def wanted(account: str) -> bool:
+            return account not in self.broken_accounts and (self.accounts_complete or account in known)
+
+        tenants = [
+            self.collect(partial(resolve_tenant, t, self.accounts, domains))
+            for t in self.tenants
+            if wanted(t.account)
+        ]
+        endpoints = [
+            self.collect(partial(resolve_multi_region_endpoint, e, self.accounts, domains))
+            for e in self.endpoints
+            if wanted(e.account)
+        ]
+        resolved = [t for t in tenants if t is not None]
+        self.problems.extend(check_unique_tenants(resolved))
+        return resolved, [e for e in endpoints if e is not None]
 
     def _resolve_domains(self) -> list[Domain]:
         # A domain of an account whose block is broken (or unreadable) would only repeat that problem.

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
+from modules.config.tenants import MultiRegionEndpoint, Tenant
 from modules.identity.props import Dkim, Dmarc, MailFrom
 
 # Regions where SES sends mail (SES endpoints list, 2026). A typo such as "eu-centrl-1" fails.
@@ -161,6 +162,9 @@ class StackTarget:
     region: RegionQuota
     domains: tuple[Domain, ...]
     slices: tuple[Slice, ...] = ()  # the capacity slices sending from this account-region
+    tenants: tuple[Tenant, ...] = ()  # SES tenants of this account-region
+    # multi-region endpoints whose primary region this is (the stack that creates them)
+    multi_region_endpoints: tuple[MultiRegionEndpoint, ...] = ()
 
     @property
     def name(self) -> str:
@@ -177,6 +181,8 @@ class EnvConfig:
     accounts: tuple[Account, ...]
     domains: tuple[Domain, ...]
     slices: tuple[Slice, ...] = ()
+    tenants: tuple[Tenant, ...] = ()
+    multi_region_endpoints: tuple[MultiRegionEndpoint, ...] = ()
     backend: Backend = field(default_factory=Backend)
     tags: MappingProxyType[str, str] = field(default_factory=_frozen)
 
@@ -194,6 +200,14 @@ class EnvConfig:
                     d for d in self.domains if d.account == account.alias and quota.name in d.regions
                 ),
                 slices=tuple(s for s in self.slices if s.account == account.alias and s.region == quota.name),
+                tenants=tuple(
+                    t for t in self.tenants if t.account == account.alias and t.region == quota.name
+                ),
+                multi_region_endpoints=tuple(
+                    m
+                    for m in self.multi_region_endpoints
+                    if m.account == account.alias and m.primary_region == quota.name
+                ),
             )
             for account in self.accounts
             for quota in account.regions

@@ -45,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     scan = commands.add_parser("scan", help="checkov (built-in + our SES policies) on synthesized stacks")
     scan.add_argument("--checkov", required=True, help="checkov executable (from its own virtualenv)")
     scan.add_argument("--out", default=str(REPO_ROOT / "cdktf.out"))
+    scan.add_argument("--sarif", type=Path, help="also write the results as SARIF 2.1.0 (code scanning)")
     return parser
 
 
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "scan":
         from modules.platform.scan import run_checkov
 
-        return run_checkov(args.checkov, out)
+        return run_checkov(args.checkov, out, args.sarif)
 
     from modules.config import ConfigError, load_env
     from modules.platform import terraform

@@ -364,13 +364,57 @@ def report(result: ScanResult, stream: TextIO) -> None:
     )
 
 
-def run_checkov(checkov_bin: str, out_dir: Path) -> int:
+def to_sarif(result: ScanResult) -> dict[str, Any]:
+    """SARIF 2.1.0 for code scanning: every failed check (after our skips) and every reason the
+    scan cannot be trusted. Written from our results rather than by checkov, so the skips carried
+    in ``"//"`` metadata (which checkov's own SARIF ignores) hold there too."""
+    rules = {f.check_id: f.check_name for f in result.failed}
+    results: list[dict[str, Any]] = [
+        {
+            "ruleId": f.check_id,
+            "level": "error",
+            "message": {"text": f"{f.resource}: {f.check_name}"},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": _display(f.file)},
+                        "region": {"startLine": max(f.lines[0], 1), "endLine": max(f.lines[1], 1)},
+                    }
+                }
+            ],
+        }
+        for f in result.failed
+    ]
+    if result.problems():
+        rules["SCAN_UNTRUSTED"] = "the scan cannot be trusted"
+    results += [
+        {"ruleId": "SCAN_UNTRUSTED", "level": "error", "message": {"text": p}} for p in result.problems()
+    ]
+    driver = {
+        "name": "checkov",
+        "version": result.checkov_version,
+        "informationUri": "https://www.checkov.io",
+        "rules": [
+            {"id": rule, "shortDescription": {"text": text or rule}} for rule, text in sorted(rules.items())
+        ],
+    }
+    return {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{"tool": {"driver": driver}, "results": results}],
+    }
+
+
+def run_checkov(checkov_bin: str, out_dir: Path, sarif: Path | None = None) -> int:
     """Scan every ``out_dir/stacks/*/cdk.tf.json``; print a summary; 0 only if all passed.
 
     Exit codes: 0 every check passed; 1 some check failed; 2 the scan cannot be trusted (no
     stacks, checkov missing or broken, a file checkov could not parse, a stack with no check run,
-    an SES identity none of our checks reported on).
+    an SES identity none of our checks reported on). ``sarif``: also write the results there.
     """
     result = scan(checkov_bin, out_dir)
     report(result, sys.stdout)
+    if sarif is not None:
+        sarif.parent.mkdir(parents=True, exist_ok=True)
+        sarif.write_text(json.dumps(to_sarif(result), indent=2), encoding="utf-8")
     return result.exit_code()

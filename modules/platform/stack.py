@@ -79,6 +79,48 @@ class SesStack(TerraformStack):
             self._slices()
             if target.region.heartbeat.enabled:
                 self._heartbeat()
+        self._tenants_and_endpoints()
+
+    def _tenants_and_endpoints(self) -> None:
+        """Tenants of this account-region; multi-region endpoints whose primary region this is.
+
+        An endpoint spans two regions but is one SES resource, created in its primary region:
+        that region's stack owns it (as the home region's stack owns a domain's DMARC record),
+        so it has one state and one plan. The secondary region needs no resource of its own.
+        """
+        from modules.multi_region_endpoint.construct import MultiRegionEndpoint
+        from modules.multi_region_endpoint.props import MultiRegionEndpointProps
+        from modules.tenant.construct import Tenant
+        from modules.tenant.props import TenantProps
+
+        target = self.target
+        identities = {identity.props.domain: identity for identity in self.identities}
+        self.tenants = [
+            Tenant(
+                self,
+                f"tenant_{tenant.name}",
+                TenantProps(
+                    tenant_name=tenant.name,
+                    account_id=target.account.id,
+                    region=target.region.name,
+                    identity_arns=[identities[domain].identity_arn for domain in tenant.domains],
+                    configuration_set_names=tenant.configuration_sets,
+                ),
+            )
+            for tenant in target.tenants
+        ]
+        self.multi_region_endpoints = [
+            MultiRegionEndpoint(
+                self,
+                f"multi_region_endpoint_{endpoint.name}",
+                MultiRegionEndpointProps(
+                    endpoint_name=endpoint.name,
+                    primary_region=endpoint.regions[0],
+                    secondary_region=endpoint.regions[1],
+                ),
+            )
+            for endpoint in target.multi_region_endpoints
+        ]
 
     def _slices(self) -> None:
         """One key, state table and alarm topic for the stack, then a CapacitySlice per slice."""

@@ -1,0 +1,1 @@
+"""Suppression-list cleanup: find and remove account-level suppression list entries by filters."""
