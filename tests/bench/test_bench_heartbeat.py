@@ -90,7 +90,7 @@ def cost_model(slices: int = 3) -> dict[str, Any]:
             "per_slice_state_reads_writes": round(per_slice, 2),
             f"total_with_{slices}_slices": round(machinery + slices * per_slice, 2),
         },
-        "goal_fixed_monthly_usd": "<= 5 (met by the machinery; each slice adds its own reads/writes)",
+        "goal_fixed_monthly_usd": "<= 5 (met by the machinery; each slice adds its own reads and writes)",
         "variable_usd_per_million_mails": {k: round(v, 2) for k, v in per_mail.items()}
         | {"total": round(sum(per_mail.values()), 2)},
         "standard_workflow_ticking_each_second_monthly_usd": round(standard, 2),
