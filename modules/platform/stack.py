@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import Any
 
 from cdktn import LocalBackend, S3Backend, TerraformStack
 from cdktn_provider_aws.provider import AwsProvider, AwsProviderAssumeRole, AwsProviderDefaultTags
@@ -12,6 +14,8 @@ from modules.capacity_slice.construct import CapacitySlice
 from modules.capacity_slice.foundation import SendingFoundation
 from modules.capacity_slice.props import CapacitySliceProps, FoundationProps
 from modules.config.model import Backend, StackTarget
+from modules.event_pipeline.construct import EventPipeline
+from modules.event_pipeline.props import EventPipelineProps
 from modules.heartbeat.construct import Heartbeat
 from modules.heartbeat.props import HeartbeatProps, HeartbeatSlice
 from modules.identity.construct import DomainIdentity, DomainIdentityProps
@@ -75,6 +79,7 @@ class SesStack(TerraformStack):
         self.foundation: SendingFoundation | None = None
         self.slices: list[CapacitySlice] = []
         self.heartbeat: Heartbeat | None = None
+        self.event_pipeline: EventPipeline | None = None  # add_event_pipeline(topic_arns)
         if target.slices:
             self._slices()
             if target.region.heartbeat.enabled:
@@ -167,6 +172,25 @@ class SesStack(TerraformStack):
             ),
             foundation=self.foundation,
         )
+
+    def add_event_pipeline(self, topic_arns: Sequence[str], **options: Any) -> EventPipeline:
+        """The seam for the configuration sets' event topics: the stack's event pipeline, its
+        logger subscribed to ``topic_arns``. ``options`` are further ``EventPipelineProps`` fields
+        (``status_queue``, ``status_ttl_days``, …); alarms go to the sending alarm topic if any."""
+        target = self.target
+        alarm_topic = self.foundation.alarm_topic_arn if self.foundation else None
+        self.event_pipeline = EventPipeline(
+            self,
+            "events",
+            EventPipelineProps(
+                environment=target.environment,
+                account_id=target.account.id,
+                region=target.region.name,
+                topic_arns=tuple(topic_arns),
+                **{"alarm_topic_arn": alarm_topic, **options},
+            ),
+        )
+        return self.event_pipeline
 
     def _backend(self, backend: Backend, state_dir: str) -> None:
         name = self.target.name

@@ -1,0 +1,1 @@
+"""The event pipeline: SES events from SNS → event logger, status table, status queue, alarm."""
