@@ -15,6 +15,7 @@ from modules.config.model import Backend, StackTarget
 from modules.heartbeat.construct import Heartbeat
 from modules.heartbeat.props import HeartbeatProps, HeartbeatSlice
 from modules.identity.construct import DomainIdentity, DomainIdentityProps
+from modules.platform.configuration_sets import build_configuration_sets
 
 # Local state lives outside cdktf.out/ so `make clean` can never delete it.
 LOCAL_STATE_DIR = ".terraform-state"
@@ -72,6 +73,7 @@ class SesStack(TerraformStack):
             )
             for domain in target.domains
         ]
+        self.configuration_sets = build_configuration_sets(self, target, self.identities)
         self.foundation: SendingFoundation | None = None
         self.slices: list[CapacitySlice] = []
         self.heartbeat: Heartbeat | None = None
