@@ -1,4 +1,5 @@
-"""The configuration sets of one stack, built from the env's ``configuration_set`` blocks."""
+"""The configuration sets of one stack, built from the env's ``configuration_set`` blocks, and
+their reputation alarms, dashboard and breaker."""
 
 from __future__ import annotations
 
@@ -6,11 +7,16 @@ from collections.abc import Sequence
 
 from constructs import Construct
 
+from modules.capacity_slice.construct import CapacitySlice
+from modules.capacity_slice.foundation import SendingFoundation
+from modules.capacity_slice.props import FoundationProps
 from modules.config.model import ConfigurationSet as ConfigurationSetConfig
-from modules.config.model import StackTarget
+from modules.config.model import Slice, StackTarget
 from modules.configuration_set.construct import ConfigurationSet
 from modules.configuration_set.props import ConfigurationSetProps
 from modules.identity.construct import DomainIdentity
+from modules.reputation.construct import ReputationMonitor
+from modules.reputation.props import MonitoredSet, MonitoredSlice, ReputationProps
 
 
 def configuration_set_props(item: ConfigurationSetConfig, target: StackTarget) -> ConfigurationSetProps:
@@ -50,3 +56,67 @@ def build_configuration_sets(
         if default is not None:
             identity.this.add_override("depends_on", [f"aws_sesv2_configuration_set.{default.props.slug}"])
     return built
+
+
+def build_reputation(
+    scope: Construct,
+    target: StackTarget,
+    sets: dict[str, ConfigurationSet],
+    slices: Sequence[CapacitySlice],
+    *,
+    foundation: SendingFoundation | None,
+) -> ReputationMonitor | None:
+    """Alarms, dashboard and breaker for the stack's managed sets; ``None`` without any.
+
+    The breaker pauses, with a set, each slice that names it or whose from-domains default to it.
+    A stack without slices gets its own foundation here for the alarm topic and its key.
+    """
+    if not sets:
+        return None
+    if foundation is None:
+        foundation = SendingFoundation(
+            scope,
+            "sending",
+            FoundationProps(
+                environment=target.environment, account_id=target.account.id, region=target.region.name
+            ),
+        )
+    defaults = {d.name: d.configuration_set for d in target.domains}
+
+    def sends_with(item: Slice, name: str) -> bool:
+        if item.configuration_set is not None:
+            return item.configuration_set == name
+        return any(defaults.get(domain) == name for domain in item.from_domains)
+
+    monitored = [
+        MonitoredSet(
+            name=name,
+            alarms=built.props.alarms,
+            reputation_metrics=built.props.reputation_metrics,
+            slices=tuple(s.name for s in target.slices if sends_with(s, name)),
+        )
+        for name, built in sets.items()
+    ]
+    return ReputationMonitor(
+        scope,
+        "reputation",
+        ReputationProps(
+            environment=target.environment,
+            account_id=target.account.id,
+            region=target.region.name,
+            configuration_sets=monitored,
+            max_send_rate=target.region.max_send_rate,
+            alarm_topic_arn=foundation.alarm_topic_arn,
+            alarm_topic_key_arn=foundation.key_arn,
+            slices=[
+                MonitoredSlice(
+                    name=s.props.name,
+                    rate_per_second=s.props.rate_per_second,
+                    dlq_name=f"{s.props.prefix}-dlq",
+                )
+                for s in slices
+            ],
+            state_table_name=foundation.table_name if slices else None,
+            state_table_arn=foundation.table_arn if slices else None,
+        ),
+    )

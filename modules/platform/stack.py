@@ -15,7 +15,7 @@ from modules.config.model import Backend, StackTarget
 from modules.heartbeat.construct import Heartbeat
 from modules.heartbeat.props import HeartbeatProps, HeartbeatSlice
 from modules.identity.construct import DomainIdentity, DomainIdentityProps
-from modules.platform.configuration_sets import build_configuration_sets
+from modules.platform.configuration_sets import build_configuration_sets, build_reputation
 
 # Local state lives outside cdktf.out/ so `make clean` can never delete it.
 LOCAL_STATE_DIR = ".terraform-state"
@@ -81,6 +81,9 @@ class SesStack(TerraformStack):
             self._slices()
             if target.region.heartbeat.enabled:
                 self._heartbeat()
+        self.reputation = build_reputation(
+            self, target, self.configuration_sets, self.slices, foundation=self.foundation
+        )
 
     def _slices(self) -> None:
         """One key, state table and alarm topic for the stack, then a CapacitySlice per slice."""

@@ -43,3 +43,19 @@ def test_an_identity_waits_for_its_default_configuration_set(multi_region: dict[
     identity = multi_region["multi-region-shop-us-east-1"]["resource"]["aws_sesv2_email_identity"]
     assert identity["orders_shop_example_com"]["depends_on"] == ["aws_sesv2_configuration_set.transactional"]
     assert "depends_on" not in identity["partner_example_net"]
+
+
+def test_the_breaker_pauses_the_slices_that_send_with_the_set(multi_region: dict[str, Any]) -> None:
+    function = multi_region["multi-region-media-eu-central-1"]["resource"]["aws_lambda_function"]
+    targets = json.loads(function["reputation_breaker"]["environment"]["variables"]["BREAKER_TARGETS"])
+    assert targets["multi-region-newsletter-bounce-rate-critical"] == {
+        "configuration_set": "newsletter",
+        "slices": ["at-news"],
+    }
+
+
+def test_a_set_with_the_breaker_off_gets_alarms_but_no_breaker(multi_region: dict[str, Any]) -> None:
+    resources = multi_region["multi-region-media-eu-west-1"]["resource"]
+    assert "reputation_breaker" not in resources["aws_lambda_function"]
+    names = {a["alarm_name"] for a in resources["aws_cloudwatch_metric_alarm"].values()}
+    assert "multi-region-newsletter-bounce-rate-critical" in names
