@@ -14,6 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TypeVar
 
+from modules.config.configuration_sets import parse_configuration_set, resolve_configuration_sets
 from modules.config.hcl import ConfigError, Invalid, Node, parse_file
 from modules.config.model import (
     NAME,
@@ -21,6 +22,7 @@ from modules.config.model import (
     SES_REGIONS,
     Account,
     Backend,
+    ConfigurationSet,
     Domain,
     EnvConfig,
     HeartbeatSettings,
@@ -54,7 +56,8 @@ ACCOUNT_ID = r"[0-9]{12}"
 ROLE_ARN = r"arn:aws(?:-cn|-us-gov)?:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}"
 HOSTED_ZONE_ID = r"Z[A-Z0-9]{1,31}"
 TOP_LEVEL = (
-    "environment", "tags", "backend", "account", "domain", "slice", "tenant", "multi_region_endpoint",
+    "environment", "tags", "backend", "account", "domain", "slice", "configuration_set", "tenant",
+    "multi_region_endpoint",
 )  # fmt: skip
 _DEFAULT_MAIL_FROM: MailFrom | None = MailFrom()  # no mail_from block: bounce.<domain>
 
@@ -112,6 +115,8 @@ class _Loader:
         self.slice_files: dict[str, str] = {}
         self.backend: Backend | None = None
         self.backend_node: Node | None = None
+        self.configuration_sets: list[ConfigurationSet] = []
+        self.broken_configuration_sets: set[str] = set()
         self.tenants: list[Tenant] = []
         self.endpoints: list[MultiRegionEndpoint] = []
         self.endpoint_files: dict[str, str] = {}
@@ -129,6 +134,7 @@ class _Loader:
             self._accounts(node)
             self._domains(node)
             self._slices(node)
+            self._configuration_sets(node)
             self._backend(node)
             self._tenants_and_endpoints(node)
             self.collect(partial(node.finish, known=TOP_LEVEL))
@@ -141,6 +147,7 @@ class _Loader:
             self.problems.append(f"{self.nodes[0].file}: account: at least one account block is required")
         domains = self._resolve_domains()
         slices = self._resolve_slices(domains, environment)
+        configuration_sets = self._resolve_configuration_sets(domains, slices)
         tenants, endpoints = self._resolve_tenants_and_endpoints(domains)
         if self.problems or environment is None:
             raise ConfigError(self.problems)
@@ -151,6 +158,7 @@ class _Loader:
             accounts=tuple(self.accounts),
             domains=tuple(domains),
             slices=tuple(slices),
+            configuration_sets=tuple(configuration_sets),
             tenants=tuple(tenants),
             multi_region_endpoints=tuple(endpoints),
             backend=self.backend or Backend(),
@@ -211,6 +219,32 @@ class _Loader:
             checked = self.collect(partial(parse_slice, label, body))
             if checked is not None:
                 self.slices.append(checked)
+
+    def _configuration_sets(self, node: Node) -> None:
+        for label, body in self.collect(partial(_labelled, node, "configuration_set", "name")) or []:
+            checked = self.collect(partial(parse_configuration_set, label, body))
+            if checked is None:
+                self.broken_configuration_sets.add(label)
+            else:
+                self.configuration_sets.append(checked)
+
+    def _resolve_configuration_sets(
+        self, domains: list[Domain], slices: list[Slice]
+    ) -> list[ConfigurationSet]:
+        known = {a.alias for a in self.accounts}
+        candidates = [
+            c
+            for c in self.configuration_sets
+            if c.account not in self.broken_accounts and (self.accounts_complete or c.account in known)
+        ]
+        broken = self.broken_configuration_sets | {
+            c.name for c in self.configuration_sets if c not in candidates
+        }
+        resolved, problems = resolve_configuration_sets(
+            candidates, accounts=self.accounts, domains=domains, slices=slices, broken=broken
+        )
+        self.problems.extend(problems)
+        return resolved
 
     def _backend(self, node: Node) -> None:
         for label, body in self.collect(partial(_labelled, node, "backend", "local|s3")) or []:

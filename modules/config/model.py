@@ -10,6 +10,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from modules.config.tenants import MultiRegionEndpoint, Tenant
+from modules.configuration_set.props import EventDestination, ReputationAlarms
 from modules.identity.props import Dkim, Dmarc, MailFrom
 
 # Regions where SES sends mail (SES endpoints list, 2026). A typo such as "eu-centrl-1" fails.
@@ -141,6 +142,47 @@ class Slice:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ConfigurationSet:
+    """An SES configuration set of one account-region (``configuration_set "<name>" { ... }``).
+
+    Attributes:
+        name: the set's name in SES; unique per account-region.
+        account: alias of the account block.
+        region: a region declared in that account.
+        source: the file that declared it, for messages.
+        external: the set exists already and is managed elsewhere: nothing is created, the name
+            only resolves for domains and slices. Default false.
+        destinations: event destinations. Default - one SNS destination with every event type.
+        tls_policy: ``REQUIRE`` or ``OPTIONAL``. Default ``REQUIRE``.
+        reputation_metrics: Default true.
+        suppressed_reasons: Default ``BOUNCE`` and ``COMPLAINT``.
+        custom_redirect_domain: open/click tracking domain (HTTPS required). Default - none.
+        max_delivery_seconds: 300-50400. Default - SES's (14 hours).
+        engagement_metrics / optimized_shared_delivery: VDM options. Default - the account's.
+        dedicated_ip_pool: pool name sent from. Default - the shared pool.
+        alarms: reputation alarm levels and the breaker switch. Default ``ReputationAlarms()``.
+        tags: Default - none.
+    """
+
+    name: str
+    account: str
+    region: str
+    source: str
+    external: bool = False
+    destinations: tuple[EventDestination, ...] = (EventDestination.sns(),)
+    tls_policy: str = "REQUIRE"
+    reputation_metrics: bool = True
+    suppressed_reasons: tuple[str, ...] = ("BOUNCE", "COMPLAINT")
+    custom_redirect_domain: str | None = None
+    max_delivery_seconds: int | None = None
+    engagement_metrics: bool | None = None
+    optimized_shared_delivery: bool | None = None
+    dedicated_ip_pool: str | None = None
+    alarms: ReputationAlarms = field(default_factory=ReputationAlarms)
+    tags: MappingProxyType[str, str] = field(default_factory=_frozen)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Backend:
     """Where each stack keeps its Terraform state. Default: a local file per stack."""
 
@@ -163,6 +205,7 @@ class StackTarget:
     region: RegionQuota
     domains: tuple[Domain, ...]
     slices: tuple[Slice, ...] = ()  # the capacity slices sending from this account-region
+    configuration_sets: tuple[ConfigurationSet, ...] = ()  # declared in this account-region
     tenants: tuple[Tenant, ...] = ()  # SES tenants of this account-region
     # multi-region endpoints whose primary region this is (the stack that creates them)
     multi_region_endpoints: tuple[MultiRegionEndpoint, ...] = ()
@@ -182,6 +225,7 @@ class EnvConfig:
     accounts: tuple[Account, ...]
     domains: tuple[Domain, ...]
     slices: tuple[Slice, ...] = ()
+    configuration_sets: tuple[ConfigurationSet, ...] = ()
     tenants: tuple[Tenant, ...] = ()
     multi_region_endpoints: tuple[MultiRegionEndpoint, ...] = ()
     backend: Backend = field(default_factory=Backend)
@@ -201,6 +245,11 @@ class EnvConfig:
                     d for d in self.domains if d.account == account.alias and quota.name in d.regions
                 ),
                 slices=tuple(s for s in self.slices if s.account == account.alias and s.region == quota.name),
+                configuration_sets=tuple(
+                    c
+                    for c in self.configuration_sets
+                    if c.account == account.alias and c.region == quota.name
+                ),
                 tenants=tuple(
                     t for t in self.tenants if t.account == account.alias and t.region == quota.name
                 ),

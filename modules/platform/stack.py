@@ -19,6 +19,7 @@ from modules.event_pipeline.props import EventPipelineProps
 from modules.heartbeat.construct import Heartbeat
 from modules.heartbeat.props import HeartbeatProps, HeartbeatSlice
 from modules.identity.construct import DomainIdentity, DomainIdentityProps
+from modules.platform.configuration_sets import build_configuration_sets, build_reputation
 
 # Local state lives outside cdktf.out/ so `make clean` can never delete it.
 LOCAL_STATE_DIR = ".terraform-state"
@@ -76,6 +77,7 @@ class SesStack(TerraformStack):
             )
             for domain in target.domains
         ]
+        self.configuration_sets = build_configuration_sets(self, target, self.identities)
         self.foundation: SendingFoundation | None = None
         self.slices: list[CapacitySlice] = []
         self.heartbeat: Heartbeat | None = None
@@ -84,6 +86,22 @@ class SesStack(TerraformStack):
             self._slices()
             if target.region.heartbeat.enabled:
                 self._heartbeat()
+        if self.foundation is None and self.configuration_sets:  # for the alarm topic and its key
+            self.foundation = SendingFoundation(
+                self,
+                "sending",
+                FoundationProps(
+                    environment=target.environment, account_id=target.account.id, region=target.region.name
+                ),
+            )
+        self.reputation = build_reputation(
+            self, target, self.configuration_sets, self.slices, foundation=self.foundation
+        )
+        # Every SES event of the stack's configuration sets with an SNS destination: logged,
+        # status by message id, metrics (which the reputation alarms above read).
+        topics = [c.topic_arn for c in self.configuration_sets.values() if c.topic_arn is not None]
+        if topics:
+            self.add_event_pipeline(topics)
         self._tenants_and_endpoints()
 
     def _tenants_and_endpoints(self) -> None:

@@ -1,0 +1,1 @@
+"""Reputation alarms per configuration set, the environment dashboard and the reputation breaker."""
