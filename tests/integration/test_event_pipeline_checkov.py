@@ -1,6 +1,5 @@
-"""The event pipeline through the stack's seam and checkov: the example env's stack plus a topic
-created here (the configuration set module brings the real one), ``add_event_pipeline``, then
-checkov (built-in checks and ours) with 0 failed."""
+"""The event pipeline as the stack wires it (subscribed to the example env's configuration set
+topic) and checkov (built-in checks and ours) with 0 failed."""
 
 from __future__ import annotations
 
@@ -23,7 +22,6 @@ CHECKED_TYPES = {"aws_kms_key", "aws_dynamodb_table", "aws_sqs_queue", "aws_lamb
 @pytest.fixture(scope="module")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     from cdktn import App
-    from cdktn_provider_aws.sns_topic import SnsTopic
 
     from modules.config import load_env
     from modules.platform.stack import SesStack
@@ -33,20 +31,18 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[st
     app = App(outdir=str(out))
     (target,) = env.stacks()
     stack = SesStack(app, target, backend=env.backend, tags=dict(env.tags), state_dir="state")
-    topic = SnsTopic(stack, "events_topic", name="example-ses-events", kms_master_key_id="alias/aws/sns")
-    pipeline = stack.add_event_pipeline([topic.arn], status_queue=True)
-    assert stack.event_pipeline is pipeline
+    assert stack.event_pipeline is not None  # the transactional set's SNS topic brought it
     app.synth()
     stack_file = out / "stacks" / target.name / "cdk.tf.json"
     return out, json.loads(stack_file.read_text())
 
 
-def test_the_seam_subscribes_the_logger_and_alarms_to_the_sending_alarm_topic(
+def test_the_stack_subscribes_the_logger_to_its_set_topic_and_alarms_to_the_alarm_topic(
     synthesized: tuple[Path, dict[str, Any]],
 ) -> None:
     _, doc = synthesized
     (subscription,) = doc["resource"]["aws_sns_topic_subscription"].values()
-    assert subscription["topic_arn"] == "${aws_sns_topic.events_topic.arn}"
+    assert subscription["topic_arn"] == "${aws_sns_topic.transactional_events.arn}"
     alarm = doc["resource"]["aws_cloudwatch_metric_alarm"]["event_malformed"]
     assert alarm["alarm_actions"] == ["${aws_sns_topic.alarms.arn}"]
 
