@@ -12,9 +12,12 @@ from modules.capacity_slice.construct import CapacitySlice
 from modules.capacity_slice.foundation import SendingFoundation
 from modules.capacity_slice.props import CapacitySliceProps, FoundationProps
 from modules.config.model import Backend, StackTarget
+from modules.config.model import SmtpUser as SmtpUserConfig
 from modules.heartbeat.construct import Heartbeat
 from modules.heartbeat.props import HeartbeatProps, HeartbeatSlice
 from modules.identity.construct import DomainIdentity, DomainIdentityProps
+from modules.smtp_user.construct import SmtpUser
+from modules.smtp_user.props import SmtpUserProps
 
 # Local state lives outside cdktf.out/ so `make clean` can never delete it.
 LOCAL_STATE_DIR = ".terraform-state"
@@ -79,6 +82,7 @@ class SesStack(TerraformStack):
             self._slices()
             if target.region.heartbeat.enabled:
                 self._heartbeat()
+        self.smtp_users = [self._smtp_user(user) for user in target.smtp_users]
 
     def _slices(self) -> None:
         """One key, state table and alarm topic for the stack, then a CapacitySlice per slice."""
@@ -125,6 +129,27 @@ class SesStack(TerraformStack):
             ),
             foundation=self.foundation,
         )
+
+    def _smtp_user(self, user: SmtpUserConfig) -> SmtpUser:
+        """An SMTP user whose credentials Secrets Manager rotates (no access key in Terraform)."""
+        target = self.target
+        identities = {identity.props.domain: identity for identity in self.identities}
+        props = SmtpUserProps(
+            environment=target.environment,
+            name=user.name,
+            account_id=target.account.id,
+            region=target.region.name,
+            identities=[identities[domain] for domain in user.identities],
+            from_addresses=user.from_addresses,
+            configuration_set=user.configuration_set,
+            rotation_days=user.rotation_days,
+            replica_regions=user.replica_regions,
+            readers=user.readers,
+            previous_key_grace_hours=user.previous_key_grace_hours,
+            test_smtp_login=user.test_smtp_login,
+            log_retention_days=user.log_retention_days,
+        )
+        return SmtpUser(self, "smtp_" + user.name.replace("-", "_"), props)
 
     def _backend(self, backend: Backend, state_dir: str) -> None:
         name = self.target.name
