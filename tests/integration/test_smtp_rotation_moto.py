@@ -39,7 +39,7 @@ def test_first_rotation_stores_working_credentials_as_current(account: Account) 
     account.rotate("t1")
 
     value = account.value()
-    (key_id,) = account.keys()
+    (key_id,) = account.access_keys()
     assert value == {
         "username": key_id,
         "password": reference_password(account.iam.secrets[key_id], REGION),
@@ -57,7 +57,7 @@ def test_create_secret_stores_pending_and_leaves_current_alone(account: Account)
     assert account.value() == before
     pending = account.value("AWSPENDING")
     assert pending["username"] != before["username"]
-    assert set(account.keys()) == {before["username"], pending["username"]}
+    assert set(account.access_keys()) == {before["username"], pending["username"]}
 
 
 def test_the_secret_access_key_itself_is_never_stored(account: Account) -> None:
@@ -70,14 +70,14 @@ def test_the_secret_access_key_itself_is_never_stored(account: Account) -> None:
 def test_create_secret_twice_with_one_token_creates_one_key(account: Account) -> None:
     account.step("createSecret", "t1")
     account.step("createSecret", "t1")
-    assert len(account.keys()) == 1
+    assert len(account.access_keys()) == 1
 
 
 def test_every_step_repeated_gives_the_same_result(account: Account) -> None:
     for step in ("createSecret", "setSecret", "testSecret", "finishSecret"):
         account.step(step, "t1")
         account.step(step, "t1")
-    (key_id,) = account.keys()
+    (key_id,) = account.access_keys()
     assert account.value()["username"] == key_id
 
 
@@ -88,7 +88,7 @@ def test_set_secret_activates_an_inactive_pending_key(account: Account) -> None:
 
     account.step("setSecret", "t1")
 
-    assert account.keys()[key_id] == "Active"
+    assert account.access_keys()[key_id] == "Active"
 
 
 def test_set_secret_for_an_unknown_token_fails(account: Account) -> None:
@@ -103,7 +103,7 @@ def test_second_rotation_keeps_the_previous_key_active_for_its_grace(account: Ac
     account.rotate("t2")
 
     assert account.value("AWSPREVIOUS")["username"] == first
-    assert account.keys() == {first: "Active", account.value()["username"]: "Active"}
+    assert account.access_keys() == {first: "Active", account.value()["username"]: "Active"}
 
 
 def test_sweep_keeps_the_previous_key_within_its_grace(account: Account) -> None:
@@ -111,7 +111,7 @@ def test_sweep_keeps_the_previous_key_within_its_grace(account: Account) -> None
     account.rotate("t2")
     account.clock.advance(23 * HOUR)
     account.sweep()
-    assert len(account.keys()) == 2
+    assert len(account.access_keys()) == 2
 
 
 def test_sweep_retires_the_previous_key_after_its_grace(account: Account) -> None:
@@ -122,15 +122,15 @@ def test_sweep_retires_the_previous_key_after_its_grace(account: Account) -> Non
 
     account.sweep()
 
-    assert account.keys() == {account.value()["username"]: "Active"}
-    assert first not in account.keys()
+    assert account.access_keys() == {account.value()["username"]: "Active"}
+    assert first not in account.access_keys()
 
 
 def test_zero_grace_retires_the_previous_key_when_the_rotation_finishes(account: Account) -> None:
     account.config = replace(account.config, previous_key_grace_seconds=0)
     account.rotate("t1")
     account.rotate("t2")
-    assert list(account.keys()) == [account.value()["username"]]
+    assert list(account.access_keys()) == [account.value()["username"]]
 
 
 def test_rotation_within_the_grace_retires_the_oldest_key_for_iams_two_key_limit(account: Account) -> None:
@@ -142,8 +142,8 @@ def test_rotation_within_the_grace_retires_the_oldest_key_for_iams_two_key_limit
     account.rotate("t3")
 
     third = account.value()["username"]
-    assert set(account.keys()) == {second, third}
-    assert first not in account.keys()
+    assert set(account.access_keys()) == {second, third}
+    assert first not in account.access_keys()
     assert account.value("AWSPREVIOUS")["username"] == second
 
 
@@ -153,8 +153,8 @@ def test_a_key_no_version_holds_is_deleted_by_the_next_create(account: Account) 
 
     account.rotate("t2")
 
-    assert stray not in account.keys()
-    assert len(account.keys()) == 2
+    assert stray not in account.access_keys()
+    assert len(account.access_keys()) == 2
 
 
 def test_failed_test_step_leaves_current_credentials_and_key_working(account: Account) -> None:
@@ -169,7 +169,7 @@ def test_failed_test_step_leaves_current_credentials_and_key_working(account: Ac
         account.step("testSecret", "t2", smtp_target=closed)
 
     assert account.value() == before
-    assert account.keys()[before["username"]] == "Active"
+    assert account.access_keys()[before["username"]] == "Active"
     assert account.clock.slept == [1]
 
 
@@ -180,9 +180,9 @@ def test_rotation_after_a_failed_one_succeeds_and_cleans_up_its_key(account: Acc
 
     account.rotate("t3")
 
-    assert abandoned not in account.keys()
-    assert account.value("AWSPREVIOUS")["username"] in account.keys()
-    assert len(account.keys()) == 2
+    assert abandoned not in account.access_keys()
+    assert account.value("AWSPREVIOUS")["username"] in account.access_keys()
+    assert len(account.access_keys()) == 2
 
 
 class FailingPut:
@@ -191,7 +191,7 @@ class FailingPut:
     def __init__(self, client: Any) -> None:
         self.client = client
 
-    def put_secret_value(self, **kwargs: Any) -> dict[str, Any]:
+    def put_secret_value(self, **_: Any) -> dict[str, Any]:
         raise RuntimeError("put_secret_value failed")
 
     def __getattr__(self, name: str) -> Any:
@@ -205,7 +205,7 @@ def test_create_that_cannot_store_deletes_its_new_key(account: Account) -> None:
     with pytest.raises(RuntimeError, match="put_secret_value failed"):
         account.step("createSecret", "t2", secrets=FailingPut(account.secrets))
 
-    assert account.keys() == {before["username"]: "Active"}
+    assert account.access_keys() == {before["username"]: "Active"}
     assert account.value() == before
 
 

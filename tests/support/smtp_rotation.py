@@ -92,7 +92,7 @@ class Account:
             json.loads(self.secrets.get_secret_value(SecretId=self.arn, VersionStage=stage)["SecretString"])
         )
 
-    def keys(self) -> dict[str, str]:
+    def access_keys(self) -> dict[str, str]:
         """Access key id → status."""
         listed = self.iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]
         return {k["AccessKeyId"]: k["Status"] for k in listed}
