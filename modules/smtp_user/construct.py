@@ -213,7 +213,10 @@ class SmtpUser(Construct):
                 log_retention_days=props.log_retention_days,
                 policies={
                     "rotation": policies.rotation_policy_json(
-                        secret_arn=self.secret.arn, key_arn=self.key.arn, user_arn=self.user.arn
+                        secret_arn=self.secret.arn,
+                        key_arn=self.key.arn,
+                        user_arn=self.user.arn,
+                        replica_key_arns=[replica.arn for replica in self.replica_keys.values()],
                     )
                 },
                 checkov_skips=ROTATION_CHECKOV_SKIPS,

@@ -112,9 +112,15 @@ def send_policy_json(
     return _document(statement)
 
 
-def rotation_policy_json(*, secret_arn: str, key_arn: str, user_arn: str) -> str:
-    """The rotation Lambda: its one secret, the key that encrypts it, its one user's access keys."""
-    return _document(
+def rotation_policy_json(
+    *, secret_arn: str, key_arn: str, user_arn: str, replica_key_arns: Sequence[str] = ()
+) -> str:
+    """The rotation Lambda: its one secret, the keys that encrypt it, its one user's access keys.
+
+    Secrets Manager replicates a new version with the caller's permissions, so the replica keys
+    are named too (only when there are replicas).
+    """
+    statements: list[dict[str, Any]] = [
         {
             "Sid": "RotateOwnSecret",
             "Effect": "Allow",
@@ -133,7 +139,17 @@ def rotation_policy_json(*, secret_arn: str, key_arn: str, user_arn: str) -> str
             "Action": list(ACCESS_KEY_ACTIONS),
             "Resource": user_arn,
         },
-    )
+    ]
+    if replica_key_arns:
+        statements.append(
+            {
+                "Sid": "EncryptOwnSecretReplicas",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+                "Resource": list(replica_key_arns),
+            }
+        )
+    return _document(*statements)
 
 
 def read_policy_json(props: SmtpUserProps, key_arns: Sequence[str]) -> str:

@@ -137,6 +137,7 @@ def test_rotation_role_may_touch_only_its_secret_key_and_users_access_keys(doc: 
         "iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:ListAccessKeys", "iam:UpdateAccessKey",
     ]  # fmt: skip
     assert all("*" not in action for s in policy.values() for action in s["Action"])
+    assert policy["EncryptOwnSecretReplicas"]["Resource"] == ["${aws_kms_replica_key.smtp_crm_eu_west_1.arn}"]
 
 
 def test_rotation_lambda_knows_its_user_region_and_grace(doc: dict[str, Any]) -> None:
