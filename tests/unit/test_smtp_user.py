@@ -230,3 +230,25 @@ def test_bad_props_are_rejected_with_what_was_given(overrides: dict[str, Any], m
 class FakeIdentity:
     class props:  # noqa: N801 - mimics DomainIdentity.props
         domain = "news.example.at"
+
+
+def test_synth_summary_names_the_user_its_endpoint_and_the_secret_output() -> None:
+    from modules.platform.summary import SmtpUserSummary, StackSummary, render
+
+    user = SmtpUserSummary(
+        name="legacy-crm",
+        identities=("news.example.at",),
+        endpoint="email-smtp.eu-central-1.amazonaws.com:587",
+        rotation_days=30,
+        secret_output="smtp_legacy_crm_secret_arn",
+    )
+    stack = StackSummary(
+        name="s", account_id=ACCOUNT, region="eu-central-1", directory="d", resources={}, data_sources={},
+        domains=(), smtp_users=(user,),
+    )  # fmt: skip
+    text = render("example", [stack])
+    assert (
+        "smtp_user legacy-crm: sends as news.example.at via email-smtp.eu-central-1.amazonaws.com:587, "
+        "rotated every 30 days"
+    ) in text
+    assert "credentials in the secret of output smtp_legacy_crm_secret_arn" in text
