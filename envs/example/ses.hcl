@@ -95,6 +95,24 @@ configuration_set "transactional" {
   # }
 }
 
+# An SMTP user for a system that can only send over SMTP. Terraform creates the IAM user (allowed
+# ses:SendRawEmail as news.example.at only), an empty secret and its rotation; the rotation Lambda
+# puts working credentials in the secret right after creation and every rotation_days after.
+# No access key or password ever passes through Terraform. Applications read the secret:
+# modules/smtp_user/README.md shows how.
+smtp_user "legacy-crm" {
+  account       = "media"
+  region        = "eu-central-1"
+  identities    = ["news.example.at"]
+  rotation_days = 30 # 1-90
+  # from_addresses           = ["crm@news.example.at"]  # default: any address of the identities
+  # readers                  = ["arn:aws:iam::111111111111:role/legacy-crm"] # may read the secret
+  # previous_key_grace_hours = 24                        # the old key keeps working this long
+  # replica_regions          = ["eu-west-1"]             # read-only copies of the secret
+  # configuration_set        = "transactional"
+  # test_smtp_login          = true                      # log in over SMTP before promoting
+}
+
 # An SES tenant: its own reputation and sending status inside the account, so one customer's
 # bounces pause that customer only (modules/tenant/README.md; envs/multi-region/tenants.hcl has
 # one switched on, and a multi-region endpoint):

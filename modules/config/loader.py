@@ -28,8 +28,10 @@ from modules.config.model import (
     HeartbeatSettings,
     RegionQuota,
     Slice,
+    SmtpUser,
 )
 from modules.config.slices import parse_slice, resolve_slices
+from modules.config.smtp_users import parse_smtp_user, resolve_smtp_users
 from modules.config.tenants import (
     MultiRegionEndpoint,
     Tenant,
@@ -57,7 +59,7 @@ ROLE_ARN = r"arn:aws(?:-cn|-us-gov)?:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}"
 HOSTED_ZONE_ID = r"Z[A-Z0-9]{1,31}"
 TOP_LEVEL = (
     "environment", "tags", "backend", "account", "domain", "slice", "configuration_set", "tenant",
-    "multi_region_endpoint",
+    "multi_region_endpoint", "smtp_user",
 )  # fmt: skip
 _DEFAULT_MAIL_FROM: MailFrom | None = MailFrom()  # no mail_from block: bounce.<domain>
 
@@ -113,6 +115,8 @@ class _Loader:
         self.domain_files: dict[str, str] = {}  # name → file of its first block, valid or not
         self.slices: list[Slice] = []
         self.slice_files: dict[str, str] = {}
+        self.smtp_users: list[SmtpUser] = []
+        self.smtp_user_files: dict[str, str] = {}
         self.backend: Backend | None = None
         self.backend_node: Node | None = None
         self.configuration_sets: list[ConfigurationSet] = []
@@ -135,6 +139,7 @@ class _Loader:
             self._domains(node)
             self._slices(node)
             self._configuration_sets(node)
+            self._smtp_users(node)
             self._backend(node)
             self._tenants_and_endpoints(node)
             self.collect(partial(node.finish, known=TOP_LEVEL))
@@ -149,6 +154,7 @@ class _Loader:
         slices = self._resolve_slices(domains, environment)
         configuration_sets = self._resolve_configuration_sets(domains, slices)
         tenants, endpoints = self._resolve_tenants_and_endpoints(domains)
+        smtp_users = self._resolve_smtp_users(domains, environment)
         if self.problems or environment is None:
             raise ConfigError(self.problems)
         return EnvConfig(
@@ -161,6 +167,7 @@ class _Loader:
             configuration_sets=tuple(configuration_sets),
             tenants=tuple(tenants),
             multi_region_endpoints=tuple(endpoints),
+            smtp_users=tuple(smtp_users),
             backend=self.backend or Backend(),
             tags=_freeze(tags),
         )
@@ -246,6 +253,17 @@ class _Loader:
         self.problems.extend(problems)
         return resolved
 
+    def _smtp_users(self, node: Node) -> None:
+        for label, body in self.collect(partial(_labelled, node, "smtp_user", "name")) or []:
+            if label in self.smtp_user_files:
+                first = self.smtp_user_files[label]
+                self.problems.append(str(body.fail(None, f"declared twice (first in {first})")))
+                continue
+            self.smtp_user_files[label] = body.file
+            checked = self.collect(partial(parse_smtp_user, label, body))
+            if checked is not None:
+                self.smtp_users.append(checked)
+
     def _backend(self, node: Node) -> None:
         for label, body in self.collect(partial(_labelled, node, "backend", "local|s3")) or []:
             if self.backend_node is not None:
@@ -321,6 +339,24 @@ class _Loader:
             accounts=self.accounts,
             domains=domains,
             # A from_domain whose own block is broken was reported already.
+            broken_domains=set(self.domain_files) - {d.name for d in domains},
+            environment=environment,
+        )
+        self.problems.extend(problems)
+        return resolved
+
+    def _resolve_smtp_users(self, domains: list[Domain], environment: str | None) -> list[SmtpUser]:
+        # Users of a broken (or unreadable) account would only repeat that account's problem.
+        known = {a.alias for a in self.accounts}
+        candidates = [
+            u
+            for u in self.smtp_users
+            if u.account not in self.broken_accounts and (self.accounts_complete or u.account in known)
+        ]
+        resolved, problems = resolve_smtp_users(
+            candidates,
+            accounts=self.accounts,
+            domains=domains,
             broken_domains=set(self.domain_files) - {d.name for d in domains},
             environment=environment,
         )

@@ -183,6 +183,45 @@ class ConfigurationSet:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SmtpUser:
+    """An IAM user that sends through SES's SMTP interface, its credentials rotated in Secrets Manager.
+
+    Attributes:
+        name: lower-case letters, digits and hyphens; unique in the environment.
+        account: alias of the account block it sends from.
+        region: the region whose SMTP endpoint it uses (the password is valid there only).
+        identities: domain identities it may send as; each a domain of ``account`` in ``region``.
+        source: the file that declared it, for messages.
+        from_addresses: ``ses:FromAddress`` patterns it may send from (``*@news.example.at``),
+            each on one of the identities. Default - any address of the identities.
+        rotation_days: days between rotations, 1-90. Default 30.
+        replica_regions: regions holding a read-only replica of the secret. Default - none.
+        readers: IAM principal ARNs allowed to read the secret (resource and key policy).
+            Default - none; grant in-account readers with ``SmtpUser.grant_read``.
+        configuration_set: configuration set the user may name (``X-SES-CONFIGURATION-SET``).
+            Default - none (the identity's default set, if any, is allowed).
+        previous_key_grace_hours: hours the previous access key stays active after a rotation,
+            0 to less than ``rotation_days`` × 24. Default 24.
+        test_smtp_login: testSecret logs in to the SMTP endpoint before promoting. Default true.
+        log_retention_days: the rotation Lambda's log retention. Default 365.
+    """
+
+    name: str
+    account: str
+    region: str
+    identities: tuple[str, ...]
+    source: str
+    from_addresses: tuple[str, ...] = ()
+    rotation_days: int = 30
+    replica_regions: tuple[str, ...] = ()
+    readers: tuple[str, ...] = ()
+    configuration_set: str | None = None
+    previous_key_grace_hours: int = 24
+    test_smtp_login: bool = True
+    log_retention_days: int = 365
+
+
+@dataclass(frozen=True, kw_only=True)
 class Backend:
     """Where each stack keeps its Terraform state. Default: a local file per stack."""
 
@@ -209,6 +248,7 @@ class StackTarget:
     tenants: tuple[Tenant, ...] = ()  # SES tenants of this account-region
     # multi-region endpoints whose primary region this is (the stack that creates them)
     multi_region_endpoints: tuple[MultiRegionEndpoint, ...] = ()
+    smtp_users: tuple[SmtpUser, ...] = ()  # the SMTP users sending from this account-region
 
     @property
     def name(self) -> str:
@@ -228,6 +268,7 @@ class EnvConfig:
     configuration_sets: tuple[ConfigurationSet, ...] = ()
     tenants: tuple[Tenant, ...] = ()
     multi_region_endpoints: tuple[MultiRegionEndpoint, ...] = ()
+    smtp_users: tuple[SmtpUser, ...] = ()
     backend: Backend = field(default_factory=Backend)
     tags: MappingProxyType[str, str] = field(default_factory=_frozen)
 
@@ -257,6 +298,9 @@ class EnvConfig:
                     m
                     for m in self.multi_region_endpoints
                     if m.account == account.alias and m.primary_region == quota.name
+                ),
+                smtp_users=tuple(
+                    u for u in self.smtp_users if u.account == account.alias and u.region == quota.name
                 ),
             )
             for account in self.accounts

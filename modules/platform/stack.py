@@ -14,12 +14,15 @@ from modules.capacity_slice.construct import CapacitySlice
 from modules.capacity_slice.foundation import SendingFoundation
 from modules.capacity_slice.props import CapacitySliceProps, FoundationProps
 from modules.config.model import Backend, StackTarget
+from modules.config.model import SmtpUser as SmtpUserConfig
 from modules.event_pipeline.construct import EventPipeline
 from modules.event_pipeline.props import EventPipelineProps
 from modules.heartbeat.construct import Heartbeat
 from modules.heartbeat.props import HeartbeatProps, HeartbeatSlice
 from modules.identity.construct import DomainIdentity, DomainIdentityProps
 from modules.platform.configuration_sets import build_configuration_sets, build_reputation
+from modules.smtp_user.construct import SmtpUser
+from modules.smtp_user.props import SmtpUserProps
 
 # Local state lives outside cdktf.out/ so `make clean` can never delete it.
 LOCAL_STATE_DIR = ".terraform-state"
@@ -102,6 +105,7 @@ class SesStack(TerraformStack):
         topics = [c.topic_arn for c in self.configuration_sets.values() if c.topic_arn is not None]
         if topics:
             self.add_event_pipeline(topics)
+        self.smtp_users = [self._smtp_user(user) for user in target.smtp_users]
         self._tenants_and_endpoints()
 
     def _tenants_and_endpoints(self) -> None:
@@ -209,6 +213,27 @@ class SesStack(TerraformStack):
             ),
         )
         return self.event_pipeline
+
+    def _smtp_user(self, user: SmtpUserConfig) -> SmtpUser:
+        """An SMTP user whose credentials Secrets Manager rotates (no access key in Terraform)."""
+        target = self.target
+        identities = {identity.props.domain: identity for identity in self.identities}
+        props = SmtpUserProps(
+            environment=target.environment,
+            name=user.name,
+            account_id=target.account.id,
+            region=target.region.name,
+            identities=[identities[domain] for domain in user.identities],
+            from_addresses=user.from_addresses,
+            configuration_set=user.configuration_set,
+            rotation_days=user.rotation_days,
+            replica_regions=user.replica_regions,
+            readers=user.readers,
+            previous_key_grace_hours=user.previous_key_grace_hours,
+            test_smtp_login=user.test_smtp_login,
+            log_retention_days=user.log_retention_days,
+        )
+        return SmtpUser(self, "smtp_" + user.name.replace("-", "_"), props)
 
     def _backend(self, backend: Backend, state_dir: str) -> None:
         name = self.target.name

@@ -34,6 +34,15 @@ class SliceSummary:
 
 
 @dataclass(frozen=True)
+class SmtpUserSummary:
+    name: str
+    identities: tuple[str, ...]
+    endpoint: str  # host:port the credentials are for
+    rotation_days: int
+    secret_output: str  # output holding the secret's ARN, which applications read
+
+
+@dataclass(frozen=True)
 class StackSummary:
     name: str
     account_id: str
@@ -43,6 +52,7 @@ class StackSummary:
     data_sources: dict[str, int]
     domains: tuple[DomainSummary, ...]
     slices: tuple[SliceSummary, ...] = ()
+    smtp_users: tuple[SmtpUserSummary, ...] = ()
 
 
 def summarize(stacks: list[SesStack], outdir: Path) -> list[StackSummary]:
@@ -81,6 +91,16 @@ def summarize(stacks: list[SesStack], outdir: Path) -> list[StackSummary]:
                     )
                     for item in stack.target.slices
                 ),
+                smtp_users=tuple(
+                    SmtpUserSummary(
+                        name=user.name,
+                        identities=user.identities,
+                        endpoint=f"email-smtp.{user.region}.amazonaws.com:587",
+                        rotation_days=user.rotation_days,
+                        secret_output=f"smtp_{user.name.replace('-', '_')}_secret_arn",
+                    )
+                    for user in stack.target.smtp_users
+                ),
             )
         )
     return result
@@ -115,6 +135,13 @@ def render(environment: str, summaries: list[StackSummary], *, root: Path | None
                 f"from {', '.join(c.from_domains)}",
                 f"    queue URLs in outputs: {', '.join(c.queue_outputs)}",
             ]
+        for u in s.smtp_users:
+            lines += [
+                "",
+                f"  smtp_user {u.name}: sends as {', '.join(u.identities)} via {u.endpoint}, "
+                f"rotated every {u.rotation_days} days",
+                f"    credentials in the secret of output {u.secret_output} (never in Terraform state)",
+            ]
     return "\n".join(lines)
 
 
@@ -131,6 +158,7 @@ def to_json(environment: str, summaries: list[StackSummary]) -> str:
                     "resources": s.resources,
                     "data_sources": s.data_sources,
                     "slices": [vars(c) for c in s.slices],
+                    "smtp_users": [vars(u) for u in s.smtp_users],
                     "domains": [
                         {
                             "domain": d.domain,

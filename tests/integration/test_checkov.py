@@ -122,6 +122,22 @@ def test_no_built_in_check_fails_and_some_ran(env_scans: dict[str, ScanResult]) 
     assert built_in - ALL_CUSTOM, "no built-in checkov check ran at all"
 
 
+@pytest.mark.checkov
+def test_every_smtp_secret_passes_the_cmk_and_rotation_checks(env_scans: dict[str, ScanResult]) -> None:
+    secrets = 0
+    for result in env_scans.values():
+        for stack in result.stacks:
+            document = json.loads(stack.file.read_text())
+            for secret in resources_of(document, "aws_secretsmanager_secret"):
+                secrets += 1
+                got = outcomes(stack, secret)
+                # CMK, rotation enabled, rotation within 90 days (the last is scanned on the rotation).
+                assert (got.get("CKV_AWS_149"), got.get("CKV2_AWS_57")) == ("passed", "passed"), secret
+            for rotation in resources_of(document, "aws_secretsmanager_secret_rotation"):
+                assert outcomes(stack, rotation).get("CKV_AWS_304") == "passed", rotation
+    assert secrets >= 2  # the example's and multi-region's SMTP users
+
+
 # --- each policy fails where it should -----------------------------------------------------------
 
 EASY = {"next_signing_key_length": "RSA_2048_BIT"}
@@ -413,13 +429,20 @@ def test_env_skips_are_only_the_senders_and_heartbeats_documented_ones_each_with
     skipped = [f for result in env_scans.values() for stack in result.stacks for f in stack.skipped]
     assert skipped, "the senders' skips were not applied"
     for finding in skipped:
+        if finding.resource.startswith("aws_iam_user.smtp_"):  # modules/smtp_user/README.md
+            assert finding.check_id == "CKV_AWS_273"
+            continue
         assert finding.resource.startswith("aws_lambda_function.")
         if finding.resource == "aws_lambda_function.heartbeat":  # modules/heartbeat/README.md
             assert finding.check_id in {"CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_272"}
-        elif finding.resource == "aws_lambda_function.reputation_breaker":  # modules/reputation/README.md
+        elif finding.resource in {  # modules/reputation/README.md, modules/event_pipeline/README.md
+            "aws_lambda_function.reputation_breaker",
+            "aws_lambda_function.event_logger",
+        }:
             assert finding.check_id in {"CKV_AWS_117", "CKV_AWS_272"}
-        elif finding.resource == "aws_lambda_function.event_logger":  # modules/event_pipeline/README.md
-            assert finding.check_id in {"CKV_AWS_117", "CKV_AWS_272"}
+        elif finding.resource.endswith("_rotation"):  # an SMTP user's rotation Lambda
+            assert finding.resource.startswith("aws_lambda_function.smtp_")
+            assert finding.check_id in {"CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_272"}
         else:
             assert finding.resource.endswith("_sender")
             assert finding.check_id in {"CKV_AWS_117", "CKV_AWS_272"}

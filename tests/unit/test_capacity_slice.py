@@ -512,11 +512,14 @@ def test_each_stack_gets_the_slices_of_its_account_region_and_one_foundation(
         "multi-region-shop-us-east-1": ["shop_orders_sender", "shop_partner_sender"],
     }
     for document in multi_region.values():
-        # the sending foundation's key; the event pipeline's and each SNS destination's are their own
-        assert [k for k in document["resource"]["aws_kms_key"] if not k.endswith("_events")] == [
-            "events",
-            "sending",
+        # the sending foundation's key; the event pipeline, each SNS destination and each SMTP user
+        # bring their own
+        own = [
+            k
+            for k in document["resource"]["aws_kms_key"]
+            if not k.endswith("_events") and not k.startswith("smtp_")
         ]
+        assert own == ["events", "sending"]
         assert (
             document["resource"]["aws_dynamodb_table"]["sending_state"]["name"]
             == "multi-region-ses-sending-state"

@@ -1,0 +1,1 @@
+"""Secrets Manager rotation of an SES SMTP user's credentials (see ``handler``)."""

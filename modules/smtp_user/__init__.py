@@ -1,0 +1,1 @@
+"""An SES SMTP user whose credentials Secrets Manager rotates (see ``construct``)."""
