@@ -153,7 +153,7 @@ class _Loader:
         domains = self._resolve_domains()
         slices = self._resolve_slices(domains, environment)
         configuration_sets = self._resolve_configuration_sets(domains, slices)
-        tenants, endpoints = self._resolve_tenants_and_endpoints(domains)
+        tenants, endpoints = self._resolve_tenants_and_endpoints(domains, configuration_sets)
         smtp_users = self._resolve_smtp_users(domains, environment)
         if self.problems or environment is None:
             raise ConfigError(self.problems)
@@ -290,7 +290,7 @@ class _Loader:
                 self.endpoints.append(endpoint)
 
     def _resolve_tenants_and_endpoints(
-        self, domains: list[Domain]
+        self, domains: list[Domain], configuration_sets: list[ConfigurationSet]
     ) -> tuple[list[Tenant], list[MultiRegionEndpoint]]:
         """Blocks of a broken (or unreadable) account would only repeat that account's problem."""
         known = {a.alias for a in self.accounts}
@@ -298,8 +298,11 @@ class _Loader:
         def wanted(account: str) -> bool:
             return account not in self.broken_accounts and (self.accounts_complete or account in known)
 
+        sets = {(c.account, c.region, c.name) for c in configuration_sets}
+        # a set whose block is broken was reported already: do not report it again as missing
+        sets |= {(t.account, t.region, n) for t in self.tenants for n in self.broken_configuration_sets}
         tenants = [
-            self.collect(partial(resolve_tenant, t, self.accounts, domains))
+            self.collect(partial(resolve_tenant, t, self.accounts, domains, sets))
             for t in self.tenants
             if wanted(t.account)
         ]

@@ -10,6 +10,7 @@ sends through it only for identities verified in both, so a domain of the accoun
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -120,7 +121,13 @@ def _region(where: str, account: Account, region: str, key: str = "region") -> N
         )
 
 
-def resolve_tenant(tenant: Tenant, accounts: list[Account], domains: list[Domain]) -> Tenant:
+def resolve_tenant(
+    tenant: Tenant,
+    accounts: list[Account],
+    domains: list[Domain],
+    configuration_sets: Collection[tuple[str, str, str]] = (),
+) -> Tenant:
+    """``configuration_sets``: (account, region, name) of every declared configuration set."""
     where = f'{tenant.source}: tenant "{tenant.name}"'
     account = _account(where, tenant.account, accounts)
     _region(where, account, tenant.region)
@@ -130,6 +137,14 @@ def resolve_tenant(tenant: Tenant, accounts: list[Account], domains: list[Domain
             raise Invalid(
                 f'{where}.domains[{i}]: "{name}" is not a domain of account "{tenant.account}" in '
                 f"{tenant.region} (domains there: {', '.join(here) or 'none'})"
+            )
+    sets_here = sorted(n for a, r, n in configuration_sets if a == tenant.account and r == tenant.region)
+    for i, name in enumerate(tenant.configuration_sets):
+        if name not in sets_here:
+            raise Invalid(
+                f'{where}.configuration_sets[{i}]: no configuration_set "{name}" in account '
+                f'"{tenant.account}" {tenant.region} (declared there: {", ".join(sets_here) or "none"}; '
+                "one managed elsewhere needs a block with external = true)"
             )
     return tenant
 

@@ -136,6 +136,11 @@ class SesStack(TerraformStack):
             )
             for tenant in target.tenants
         ]
+        for built in self.tenants:  # an association of a set this stack creates waits for the set
+            for name, association in built.configuration_set_associations.items():
+                if name in self.configuration_sets:
+                    slug = self.configuration_sets[name].props.slug
+                    association.add_override("depends_on", [f"aws_sesv2_configuration_set.{slug}"])
         self.multi_region_endpoints = [
             MultiRegionEndpoint(
                 self,

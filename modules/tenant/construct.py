@@ -38,14 +38,18 @@ class Tenant(Construct):
             Sesv2TenantResourceAssociation(
                 self, f"identity_{i}", tenant_name=self.this.tenant_name, resource_arn=arn
             ).override_logical_id(f"{slug}_identity_{i}")
+        # by set name: a stack that creates the set makes its association wait for it
+        self.configuration_set_associations: dict[str, Sesv2TenantResourceAssociation] = {}
         for name in props.configuration_set_names:
             key = name.lower().replace("-", "_")
-            Sesv2TenantResourceAssociation(
+            association = Sesv2TenantResourceAssociation(
                 self,
                 f"configuration_set_{key}",
                 tenant_name=self.this.tenant_name,
                 resource_arn=props.configuration_set_arn(name),
-            ).override_logical_id(f"{slug}_configuration_set_{key}")
+            )
+            association.override_logical_id(f"{slug}_configuration_set_{key}")
+            self.configuration_set_associations[name] = association
         TerraformOutput(
             self, "arn", value=self.this.tenant_arn,
             description=f"ARN of the SES tenant {props.tenant_name} in {props.region}",

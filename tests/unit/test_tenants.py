@@ -25,6 +25,7 @@ def test_a_tenant_block_is_read_into_its_stack(tmp_path: Path) -> None:
             domain(),
             'tenant "acme" {\n account = "media"\n region = "eu-central-1"\n domains = ["news.example.at"]\n'
             ' configuration_sets = ["transactional"]\n}',
+            'configuration_set "transactional" {\n account = "media"\n region = "eu-central-1"\n}',
         ),
     )
     (stack,) = env.stacks()
@@ -42,6 +43,20 @@ def test_a_tenant_domain_must_be_a_domain_of_its_account_region(tmp_path: Path) 
     assert problems == [
         'bad/ses.hcl: tenant "acme".domains[0]: "other.example.at" is not a domain of account "media" '
         "in eu-central-1 (domains there: news.example.at)"
+    ]
+
+
+def test_a_tenant_configuration_set_must_be_declared_in_its_account_region(tmp_path: Path) -> None:
+    problems = problems_of(
+        tmp_path,
+        ses(account(), domain(), 'tenant "acme" {\n account = "media"\n region = "eu-central-1"\n'
+            ' configuration_sets = ["transactionl"]\n}',
+            'configuration_set "transactional" {\n account = "media"\n region = "eu-central-1"\n}'),
+    )  # fmt: skip
+    assert problems == [
+        'bad/ses.hcl: tenant "acme".configuration_sets[0]: no configuration_set "transactionl" in account '
+        '"media" eu-central-1 (declared there: transactional; one managed elsewhere needs a block with '
+        "external = true)"
     ]
 
 
@@ -157,3 +172,8 @@ def test_the_multi_region_env_creates_its_endpoint_and_tenant_in_the_owning_stac
         "multi-region-shop-us-east-1": [],
     }
     assert tenants["multi-region-shop-us-east-1"] == ["tenant_shop_orders"]
+    shop = documents["multi-region-shop-us-east-1"]["resource"]
+    association = shop["aws_sesv2_tenant_resource_association"][
+        "tenant_shop_orders_configuration_set_transactional"
+    ]
+    assert association["depends_on"] == ["aws_sesv2_configuration_set.transactional"]  # the set exists first
