@@ -14,6 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TypeVar
 
+from modules.config.dedicated_ip_pools import parse_dedicated_ip_pool, resolve_dedicated_ip_pools
 from modules.config.hcl import ConfigError, Invalid, Node, parse_file
 from modules.config.model import (
     NAME,
@@ -21,6 +22,7 @@ from modules.config.model import (
     SES_REGIONS,
     Account,
     Backend,
+    DedicatedIpPool,
     Domain,
     EnvConfig,
     HeartbeatSettings,
@@ -44,7 +46,7 @@ T = TypeVar("T")
 ACCOUNT_ID = r"[0-9]{12}"
 ROLE_ARN = r"arn:aws(?:-cn|-us-gov)?:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}"
 HOSTED_ZONE_ID = r"Z[A-Z0-9]{1,31}"
-TOP_LEVEL = ("environment", "tags", "backend", "account", "domain", "slice")
+TOP_LEVEL = ("environment", "tags", "backend", "account", "domain", "slice", "dedicated_ip_pool")
 _DEFAULT_MAIL_FROM: MailFrom | None = MailFrom()  # no mail_from block: bounce.<domain>
 
 
@@ -99,6 +101,8 @@ class _Loader:
         self.domain_files: dict[str, str] = {}  # name → file of its first block, valid or not
         self.slices: list[Slice] = []
         self.slice_files: dict[str, str] = {}
+        self.pools: list[DedicatedIpPool] = []
+        self.pool_files: dict[str, str] = {}
         self.backend: Backend | None = None
         self.backend_node: Node | None = None
 
@@ -115,6 +119,7 @@ class _Loader:
             self._accounts(node)
             self._domains(node)
             self._slices(node)
+            self._pools(node)
             self._backend(node)
             self.collect(partial(node.finish, known=TOP_LEVEL))
 
@@ -126,6 +131,7 @@ class _Loader:
             self.problems.append(f"{self.nodes[0].file}: account: at least one account block is required")
         domains = self._resolve_domains()
         slices = self._resolve_slices(domains, environment)
+        pools = self._resolve_pools(slices)
         if self.problems or environment is None:
             raise ConfigError(self.problems)
         return EnvConfig(
@@ -135,6 +141,7 @@ class _Loader:
             accounts=tuple(self.accounts),
             domains=tuple(domains),
             slices=tuple(slices),
+            dedicated_ip_pools=tuple(pools),
             backend=self.backend or Backend(),
             tags=_freeze(tags),
         )
@@ -193,6 +200,34 @@ class _Loader:
             checked = self.collect(partial(parse_slice, label, body))
             if checked is not None:
                 self.slices.append(checked)
+
+    def _pools(self, node: Node) -> None:
+        for label, body in self.collect(partial(_labelled, node, "dedicated_ip_pool", "name")) or []:
+            if label in self.pool_files:
+                self.problems.append(
+                    str(body.fail(None, f"declared twice (first in {self.pool_files[label]})"))
+                )
+                continue
+            self.pool_files[label] = body.file
+            pool = self.collect(partial(parse_dedicated_ip_pool, label, body))
+            if pool is not None:
+                self.pools.append(pool)
+
+    def _resolve_pools(self, slices: list[Slice]) -> list[DedicatedIpPool]:
+        known = {a.alias for a in self.accounts}
+        candidates = [
+            p
+            for p in self.pools
+            if p.account not in self.broken_accounts and (self.accounts_complete or p.account in known)
+        ]
+        resolved, problems = resolve_dedicated_ip_pools(
+            candidates,
+            accounts=self.accounts,
+            slices=slices,
+            broken_slices=set(self.slice_files) - {s.name for s in slices},  # reported already
+        )
+        self.problems.extend(problems)
+        return resolved
 
     def _backend(self, node: Node) -> None:
         for label, body in self.collect(partial(_labelled, node, "backend", "local|s3")) or []:

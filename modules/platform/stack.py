@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from cdktn import LocalBackend, S3Backend, TerraformStack
 from cdktn_provider_aws.provider import AwsProvider, AwsProviderAssumeRole, AwsProviderDefaultTags
@@ -15,6 +16,7 @@ from modules.config.model import Backend, StackTarget
 from modules.heartbeat.construct import Heartbeat
 from modules.heartbeat.props import HeartbeatProps, HeartbeatSlice
 from modules.identity.construct import DomainIdentity, DomainIdentityProps
+from modules.platform.pools import DedicatedIpPools, slice_routing
 
 # Local state lives outside cdktf.out/ so `make clean` can never delete it.
 LOCAL_STATE_DIR = ".terraform-state"
@@ -79,6 +81,11 @@ class SesStack(TerraformStack):
             self._slices()
             if target.region.heartbeat.enabled:
                 self._heartbeat()
+        self.dedicated_ip_pools: DedicatedIpPools | None = None
+        if target.dedicated_ip_pools:
+            self.dedicated_ip_pools = DedicatedIpPools(
+                self, "dedicated_ip_pools", target, foundation=self.foundation
+            )
 
     def _slices(self) -> None:
         """One key, state table and alarm topic for the stack, then a CapacitySlice per slice."""
@@ -105,6 +112,7 @@ class SesStack(TerraformStack):
                 dlq_alarm_threshold=item.dlq_alarm_threshold,
                 oldest_message_alarm_seconds=item.oldest_message_alarm_seconds,
             )
+            props = replace(props, **slice_routing(target, item))  # a slice moving to a dedicated IP pool
             slice_id = "slice_" + item.name.replace("-", "_")
             self.slices.append(CapacitySlice(self, slice_id, props, foundation=self.foundation))
 
