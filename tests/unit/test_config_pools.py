@@ -29,7 +29,8 @@ WARMUP = """  warmup {
 def pool(
     body: str = WARMUP, *, head: str = 'configuration_set = "at-dedicated"\n  slices = ["at-de"]'
 ) -> str:
-    return f'dedicated_ip_pool "at-pool" {{\n  account = "media"\n  region = "eu-central-1"\n  {head}\n{body}}}\n'
+    where = 'account = "media"\n  region = "eu-central-1"'
+    return f'dedicated_ip_pool "at-pool" {{\n  {where}\n  {head}\n{body}}}\n'
 
 
 def problem(tmp_path: Path, *blocks: str) -> str:
