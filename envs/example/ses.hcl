@@ -65,15 +65,42 @@ domain "shop.example.com" {
 # as news.example.at. Applications enqueue on its transactional or bulk lane (queue URLs are
 # outputs); the sender Lambda drains both within the rate. See modules/capacity_slice/README.md.
 slice "at-de" {
-  account         = "media"
-  region          = "eu-central-1"
-  rate_per_second = 60
-  from_domains    = ["news.example.at"]
-  # configuration_set      = "transactional" # once configuration sets exist in the env
+  account           = "media"
+  region            = "eu-central-1"
+  rate_per_second   = 60
+  from_domains      = ["news.example.at"]
+  configuration_set = "transactional" # named in every send: its events, alarms and breaker apply
   # max_receive_count      = 5               # receives before the DLQ
   # sender_max_concurrency = 5               # per lane
   # batch_size             = 10
   # log_retention_days     = 365
+}
+
+# A configuration set: how SES treats the mail sent with it, and where its events go. Defaults:
+# TLS required, reputation metrics on, bounces and complaints go on the suppression list, every
+# event type goes to a KMS-encrypted SNS topic only SES (for this set) may publish to, and alarms
+# watch the bounce and complaint rates below SES's review thresholds (5 % and 0.1 %).
+# See modules/configuration_set/README.md.
+configuration_set "transactional" {
+  account = "media"
+  region  = "eu-central-1"
+  # custom_redirect_domain = "track.news.example.at" # open/click tracking, HTTPS required
+  # max_delivery_seconds   = 3600                    # stop retrying after an hour (SES: 14 h)
+  # dedicated_ip_pool      = "at-pool"               # default: SES's shared pool
+  # reputation_alarms {                              # percent of sends over period_seconds
+  #   bounce_warning_percent     = 2
+  #   bounce_critical_percent    = 4    # critical pauses the set and its slices (breaker)
+  #   complaint_warning_percent  = 0.05
+  #   complaint_critical_percent = 0.08
+  # }
+}
+
+# The configuration set that sends through the dedicated IP pool below: slice "at-de" names it
+# for the share of its mail the pool's warm-up allows, and "transactional" for the rest.
+configuration_set "at-dedicated" {
+  account           = "media"
+  region            = "eu-central-1"
+  dedicated_ip_pool = "at-pool"
 }
 
 # A dedicated IP pool that slice "at-de" moves to. STANDARD: lease IPs and put them in the pool,
@@ -83,11 +110,11 @@ slice "at-de" {
 # pool. An hourly monitor checks the account's dedicated IPs against DNS blocklists and alarms
 # on any listing. See modules/dedicated_ip_pool/README.md.
 dedicated_ip_pool "at-pool" {
-  account           = "media"
-  region            = "eu-central-1"
-  scaling_mode      = "STANDARD"         # or MANAGED: SES sizes and warms the pool, no schedule
-  configuration_set = "at-dedicated"     # the configuration set that sends through this pool
-  slices            = ["at-de"]          # slices whose mail moves here
+  account      = "media"
+  region       = "eu-central-1"
+  scaling_mode = "STANDARD"         # or MANAGED: SES sizes and warms the pool, no schedule
+  slices       = ["at-de"]          # slices whose mail moves here
+  # configuration_set = "at-dedicated" # default: the one configuration set naming this pool (above)
 
   warmup {
     start       = "2026-12-01"                      # first day (UTC)

@@ -2,9 +2,10 @@
 # listed) uses bounce.news.example.at as MAIL FROM; eu-west-1 gets bounce-eu-west-1.news.example.at,
 # so bounces always return to the region that sent the mail.
 domain "news.example.at" {
-  account        = "media"
-  regions        = ["eu-central-1", "eu-west-1"]
-  hosted_zone_id = "Z0123456789ABCDEFGHIJ"
+  account           = "media"
+  regions           = ["eu-central-1", "eu-west-1"]
+  hosted_zone_id    = "Z0123456789ABCDEFGHIJ"
+  configuration_set = "newsletter" # declared in both regions
 
   dmarc {
     policy           = "reject"

@@ -4,10 +4,11 @@
 
 # media, eu-central-1 (quota 100/s): 40 guaranteed to the newsletter, 60 left for bursts.
 slice "at-news" {
-  account         = "media"
-  region          = "eu-central-1"
-  rate_per_second = 40
-  from_domains    = ["news.example.at"]
+  account           = "media"
+  region            = "eu-central-1"
+  rate_per_second   = 40
+  from_domains      = ["news.example.at"]
+  configuration_set = "newsletter"
 }
 
 # The same domain sends from eu-west-1 too: a slice belongs to one region.
@@ -38,4 +39,5 @@ slice "shop-partner" {
   from_domains        = ["partner.example.net", "orders.shop.example.com"]
   batch_size          = 5
   dlq_alarm_threshold = 10
+  configuration_set   = "legacy-crm" # managed elsewhere (configuration_sets.hcl: external = true)
 }

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from types import MappingProxyType
 
@@ -20,6 +21,7 @@ from modules.config.model import (
     DEFAULT_BLOCKLIST_ZONES,
     NAME,
     Account,
+    ConfigurationSet,
     DedicatedIpPool,
     Slice,
     Warmup,
@@ -47,12 +49,6 @@ def parse_dedicated_ip_pool(name: str, node: Node) -> DedicatedIpPool:
     for i, slice_name in enumerate(slices):
         if not re.fullmatch(NAME, slice_name):
             raise node.fail(f"slices[{i}]", f'"{slice_name}" is not a slice name')
-    if slices and configuration_set is None:
-        raise node.fail(
-            "configuration_set",
-            "is required with slices: the configuration set that sends through this pool (the slices' "
-            "dedicated set; each slice's own configuration_set stays the shared-pool one)",
-        )
     zones = node.str_list("blocklist_zones")
     for i, zone in enumerate(zones or ()):
         if not re.fullmatch(ZONE, zone):
@@ -126,11 +122,15 @@ def _warmup(node: Node) -> Warmup:
 
 
 def resolve_dedicated_ip_pools(
-    pools: list[DedicatedIpPool], *, accounts: list[Account], slices: list[Slice], broken_slices: set[str]
-) -> tuple[list[DedicatedIpPool], list[str]]:
-    """Check each pool's account, region, slices and schedule against the quota.
+    pools: list[DedicatedIpPool], *, accounts: list[Account], slices: list[Slice], broken_slices: set[str],
+    configuration_sets: list[ConfigurationSet], broken_sets: set[str], broken_pools: set[str],
+) -> tuple[list[DedicatedIpPool], list[str]]:  # fmt: skip
+    """Check each pool's account, region, slices, schedule (against the quota) and configuration
+    sets: the pool's own set sends through it, and each of its slices keeps a shared-pool set.
+    Also checks that every configuration set naming a pool names one of its account-region.
 
-    Returns the pools whose account and region resolved, and every problem found.
+    Returns the pools whose account and region resolved (with ``configuration_set`` filled in
+    when it was found from the sets), and every problem found.
     """
     resolved: list[DedicatedIpPool] = []
     problems: list[str] = []
@@ -147,10 +147,92 @@ def resolve_dedicated_ip_pools(
     for pool in pools:
         if not collect(partial(_resolve_target, pool, accounts)):
             continue
+        if pool.slices:
+            found: list[str] = []
+            bound = collect(partial(_bind_configuration_set, pool, configuration_sets, broken_sets, found))
+            # Unresolved: reported once here, not again by the checks that use the pool's set.
+            pool = replace(pool, configuration_set=found[0] if bound and found else None)  # noqa: PLW2901
         resolved.append(pool)
         collect(partial(_resolve_slices, pool, slices, broken_slices, owner))
+        collect(partial(_check_shared_sets, pool, slices, configuration_sets))
         collect(partial(_check_quota, pool, accounts))
+    known = {(p.account, p.region, p.name) for p in resolved} | {("", "", name) for name in broken_pools}
+    for item in configuration_sets:
+        collect(partial(_check_set_pool, item, known))
     return resolved, problems
+
+
+def _sets_here(pool: DedicatedIpPool, sets: list[ConfigurationSet]) -> list[ConfigurationSet]:
+    return [c for c in sets if c.account == pool.account and c.region == pool.region]
+
+
+def _bind_configuration_set(
+    pool: DedicatedIpPool, sets: list[ConfigurationSet], broken: set[str], found: list[str]
+) -> None:
+    """The pool's configuration set: named, or the one set of its account-region naming the pool."""
+    here = _sets_here(pool, sets)
+    where = f"{_where(pool)}.configuration_set"
+    if pool.configuration_set is not None:
+        if pool.configuration_set in broken:
+            return
+        named = next((c for c in here if c.name == pool.configuration_set), None)
+        if named is None:
+            listed = ", ".join(c.name for c in here) or "none"
+            raise Invalid(
+                f'{where}: no configuration_set "{pool.configuration_set}" in account "{pool.account}" '
+                f"{pool.region} (sets there: {listed})"
+            )
+        if not named.external and named.dedicated_ip_pool != pool.name:
+            sends = f'pool "{named.dedicated_ip_pool}"' if named.dedicated_ip_pool else "the shared pool"
+            raise Invalid(
+                f'{where}: configuration_set "{named.name}" sends through {sends}; set '
+                f'dedicated_ip_pool = "{pool.name}" in it'
+            )
+        found.append(named.name)
+        return
+    bound = [c.name for c in here if c.dedicated_ip_pool == pool.name]
+    if len(bound) == 1:
+        found.append(bound[0])
+        return
+    if not bound:
+        raise Invalid(
+            f"{where}: no configuration set sends through this pool, so its slices have nothing to "
+            f'send with: add dedicated_ip_pool = "{pool.name}" to a configuration_set block of '
+            f'account "{pool.account}" {pool.region}'
+        )
+    raise Invalid(f"{where}: {', '.join(bound)} all send through this pool; name the slices' one here")
+
+
+def _check_shared_sets(pool: DedicatedIpPool, slices: list[Slice], sets: list[ConfigurationSet]) -> None:
+    """While a slice moves to the pool its own configuration_set carries the rest: a shared-pool set."""
+    here = {c.name: c for c in _sets_here(pool, sets)}
+    for item in slices:
+        if item.name not in pool.slices or item.account != pool.account or item.region != pool.region:
+            continue
+        own = here.get(item.configuration_set or "")
+        if own is not None and own.name != pool.configuration_set and own.dedicated_ip_pool is not None:
+            raise Invalid(
+                f'{item.source}: slice "{item.name}".configuration_set: "{own.name}" sends through pool '
+                f'"{own.dedicated_ip_pool}"; the slice moves to pool "{pool.name}" ({pool.source}), so its '
+                "own configuration set must be a shared-pool one (it carries what the pool may not yet)"
+            )
+
+
+def _check_set_pool(item: ConfigurationSet, known: set[tuple[str, str, str]]) -> None:
+    if item.external or item.dedicated_ip_pool is None:
+        return
+    if (item.account, item.region, item.dedicated_ip_pool) in known or (
+        "",
+        "",
+        item.dedicated_ip_pool,
+    ) in known:
+        return
+    here = sorted(name for account, region, name in known if (account, region) == (item.account, item.region))
+    raise Invalid(
+        f'{item.source}: configuration_set "{item.name}".dedicated_ip_pool: no dedicated_ip_pool '
+        f'"{item.dedicated_ip_pool}" in account "{item.account}" {item.region} (pools there: '
+        f"{', '.join(here) or 'none'}); a set sends only through a pool of its own account-region"
+    )
 
 
 def _where(pool: DedicatedIpPool) -> str:
@@ -187,7 +269,9 @@ def _resolve_slices(
         if name in owner:
             raise Invalid(f'{_where(pool)}.slices[{i}]: slice "{name}" already moves to pool "{owner[name]}"')
         owner[name] = pool.name
-        if item.configuration_set is not None and item.configuration_set == pool.configuration_set:
+        if (
+            item.configuration_set is not None and item.configuration_set == pool.configuration_set
+        ):  # same set
             raise Invalid(
                 f'{_where(pool)}.slices[{i}]: slice "{name}" names the pool\'s configuration set '
                 f'"{pool.configuration_set}" as its own; a slice\'s configuration_set is its shared-pool set'

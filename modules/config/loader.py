@@ -14,6 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TypeVar
 
+from modules.config.configuration_sets import parse_configuration_set, resolve_configuration_sets
 from modules.config.dedicated_ip_pools import parse_dedicated_ip_pool, resolve_dedicated_ip_pools
 from modules.config.hcl import ConfigError, Invalid, Node, parse_file
 from modules.config.model import (
@@ -22,6 +23,7 @@ from modules.config.model import (
     SES_REGIONS,
     Account,
     Backend,
+    ConfigurationSet,
     DedicatedIpPool,
     Domain,
     EnvConfig,
@@ -46,7 +48,9 @@ T = TypeVar("T")
 ACCOUNT_ID = r"[0-9]{12}"
 ROLE_ARN = r"arn:aws(?:-cn|-us-gov)?:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}"
 HOSTED_ZONE_ID = r"Z[A-Z0-9]{1,31}"
-TOP_LEVEL = ("environment", "tags", "backend", "account", "domain", "slice", "dedicated_ip_pool")
+TOP_LEVEL = (
+    "environment", "tags", "backend", "account", "domain", "slice", "configuration_set", "dedicated_ip_pool",
+)  # fmt: skip
 _DEFAULT_MAIL_FROM: MailFrom | None = MailFrom()  # no mail_from block: bounce.<domain>
 
 
@@ -105,6 +109,8 @@ class _Loader:
         self.pool_files: dict[str, str] = {}
         self.backend: Backend | None = None
         self.backend_node: Node | None = None
+        self.configuration_sets: list[ConfigurationSet] = []
+        self.broken_configuration_sets: set[str] = set()
 
     def collect(self, build: Callable[[], T]) -> T | None:
         try:
@@ -120,6 +126,7 @@ class _Loader:
             self._domains(node)
             self._slices(node)
             self._pools(node)
+            self._configuration_sets(node)
             self._backend(node)
             self.collect(partial(node.finish, known=TOP_LEVEL))
 
@@ -131,7 +138,8 @@ class _Loader:
             self.problems.append(f"{self.nodes[0].file}: account: at least one account block is required")
         domains = self._resolve_domains()
         slices = self._resolve_slices(domains, environment)
-        pools = self._resolve_pools(slices)
+        configuration_sets = self._resolve_configuration_sets(domains, slices)
+        pools = self._resolve_pools(slices, configuration_sets)
         if self.problems or environment is None:
             raise ConfigError(self.problems)
         return EnvConfig(
@@ -142,6 +150,7 @@ class _Loader:
             domains=tuple(domains),
             slices=tuple(slices),
             dedicated_ip_pools=tuple(pools),
+            configuration_sets=tuple(configuration_sets),
             backend=self.backend or Backend(),
             tags=_freeze(tags),
         )
@@ -213,7 +222,9 @@ class _Loader:
             if pool is not None:
                 self.pools.append(pool)
 
-    def _resolve_pools(self, slices: list[Slice]) -> list[DedicatedIpPool]:
+    def _resolve_pools(
+        self, slices: list[Slice], configuration_sets: list[ConfigurationSet]
+    ) -> list[DedicatedIpPool]:
         known = {a.alias for a in self.accounts}
         candidates = [
             p
@@ -225,6 +236,35 @@ class _Loader:
             accounts=self.accounts,
             slices=slices,
             broken_slices=set(self.slice_files) - {s.name for s in slices},  # reported already
+            configuration_sets=configuration_sets,
+            broken_sets=self.broken_configuration_sets,
+            broken_pools=set(self.pool_files) - {p.name for p in self.pools},
+        )
+        self.problems.extend(problems)
+        return resolved
+
+    def _configuration_sets(self, node: Node) -> None:
+        for label, body in self.collect(partial(_labelled, node, "configuration_set", "name")) or []:
+            checked = self.collect(partial(parse_configuration_set, label, body))
+            if checked is None:
+                self.broken_configuration_sets.add(label)
+            else:
+                self.configuration_sets.append(checked)
+
+    def _resolve_configuration_sets(
+        self, domains: list[Domain], slices: list[Slice]
+    ) -> list[ConfigurationSet]:
+        known = {a.alias for a in self.accounts}
+        candidates = [
+            c
+            for c in self.configuration_sets
+            if c.account not in self.broken_accounts and (self.accounts_complete or c.account in known)
+        ]
+        broken = self.broken_configuration_sets | {
+            c.name for c in self.configuration_sets if c not in candidates
+        }
+        resolved, problems = resolve_configuration_sets(
+            candidates, accounts=self.accounts, domains=domains, slices=slices, broken=broken
         )
         self.problems.extend(problems)
         return resolved

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
+from modules.configuration_set.props import EventDestination, ReputationAlarms
 from modules.identity.props import Dkim, Dmarc, MailFrom
 
 # Regions where SES sends mail (SES endpoints list, 2026). A typo such as "eu-centrl-1" fails.
@@ -178,7 +179,8 @@ class DedicatedIpPool:
         scaling_mode: ``STANDARD`` (you lease the IPs and warm them up) or ``MANAGED`` (SES
             sizes and warms the pool). Default ``STANDARD``.
         configuration_set: the configuration set that sends through this pool: the slices'
-            dedicated set. Default - none (required once ``slices`` is set).
+            dedicated set. Default - the one ``configuration_set`` block of the account-region
+            whose ``dedicated_ip_pool`` names this pool (resolved when ``slices`` is set).
         slices: slices whose mail moves to this pool; each keeps its own ``configuration_set``
             for the shared pool while the warm-up lasts. Default - none.
         warmup: the warm-up schedule; STANDARD pools only. Default - none (the slices' mail uses
@@ -197,6 +199,47 @@ class DedicatedIpPool:
     slices: tuple[str, ...] = ()
     warmup: Warmup | None = None
     blocklist_zones: tuple[str, ...] = DEFAULT_BLOCKLIST_ZONES
+    tags: MappingProxyType[str, str] = field(default_factory=_frozen)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfigurationSet:
+    """An SES configuration set of one account-region (``configuration_set "<name>" { ... }``).
+
+    Attributes:
+        name: the set's name in SES; unique per account-region.
+        account: alias of the account block.
+        region: a region declared in that account.
+        source: the file that declared it, for messages.
+        external: the set exists already and is managed elsewhere: nothing is created, the name
+            only resolves for domains and slices. Default false.
+        destinations: event destinations. Default - one SNS destination with every event type.
+        tls_policy: ``REQUIRE`` or ``OPTIONAL``. Default ``REQUIRE``.
+        reputation_metrics: Default true.
+        suppressed_reasons: Default ``BOUNCE`` and ``COMPLAINT``.
+        custom_redirect_domain: open/click tracking domain (HTTPS required). Default - none.
+        max_delivery_seconds: 300-50400. Default - SES's (14 hours).
+        engagement_metrics / optimized_shared_delivery: VDM options. Default - the account's.
+        dedicated_ip_pool: pool name sent from. Default - the shared pool.
+        alarms: reputation alarm levels and the breaker switch. Default ``ReputationAlarms()``.
+        tags: Default - none.
+    """
+
+    name: str
+    account: str
+    region: str
+    source: str
+    external: bool = False
+    destinations: tuple[EventDestination, ...] = (EventDestination.sns(),)
+    tls_policy: str = "REQUIRE"
+    reputation_metrics: bool = True
+    suppressed_reasons: tuple[str, ...] = ("BOUNCE", "COMPLAINT")
+    custom_redirect_domain: str | None = None
+    max_delivery_seconds: int | None = None
+    engagement_metrics: bool | None = None
+    optimized_shared_delivery: bool | None = None
+    dedicated_ip_pool: str | None = None
+    alarms: ReputationAlarms = field(default_factory=ReputationAlarms)
     tags: MappingProxyType[str, str] = field(default_factory=_frozen)
 
 
@@ -224,6 +267,7 @@ class StackTarget:
     domains: tuple[Domain, ...]
     slices: tuple[Slice, ...] = ()  # the capacity slices sending from this account-region
     dedicated_ip_pools: tuple[DedicatedIpPool, ...] = ()
+    configuration_sets: tuple[ConfigurationSet, ...] = ()  # declared in this account-region
 
     @property
     def name(self) -> str:
@@ -241,6 +285,7 @@ class EnvConfig:
     domains: tuple[Domain, ...]
     slices: tuple[Slice, ...] = ()
     dedicated_ip_pools: tuple[DedicatedIpPool, ...] = ()
+    configuration_sets: tuple[ConfigurationSet, ...] = ()
     backend: Backend = field(default_factory=Backend)
     tags: MappingProxyType[str, str] = field(default_factory=_frozen)
 
@@ -262,6 +307,11 @@ class EnvConfig:
                     p
                     for p in self.dedicated_ip_pools
                     if p.account == account.alias and p.region == quota.name
+                ),
+                configuration_sets=tuple(
+                    c
+                    for c in self.configuration_sets
+                    if c.account == account.alias and c.region == quota.name
                 ),
             )
             for account in self.accounts

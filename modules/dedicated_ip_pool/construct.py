@@ -30,7 +30,7 @@ class DedicatedIpPool(Construct):
     def __init__(self, scope: Construct, id_: str, props: DedicatedIpPoolProps) -> None:
         super().__init__(scope, id_)
         self.props = props
-        slug = re.sub(r"[^A-Za-z0-9_]", "_", props.name)
+        self.slug = slug = re.sub(r"[^A-Za-z0-9_]", "_", props.name)  # its Terraform address's name
         self.pool = Sesv2DedicatedIpPool(
             self,
             "this",

@@ -3,6 +3,7 @@ slice that moves to a pool is routed. Kept out of ``stack.py`` so that file stay
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from constructs import Construct
@@ -11,6 +12,7 @@ from modules.capacity_slice.foundation import SendingFoundation
 from modules.capacity_slice.props import FoundationProps
 from modules.config.model import DedicatedIpPool as PoolConfig
 from modules.config.model import Slice, StackTarget
+from modules.configuration_set.construct import ConfigurationSet
 from modules.dedicated_ip_pool.blocklist import BlocklistMonitor
 from modules.dedicated_ip_pool.construct import DedicatedIpPool
 from modules.dedicated_ip_pool.props import (
@@ -43,11 +45,14 @@ def slice_routing(target: StackTarget, item: Slice) -> dict[str, Any]:
 
 class DedicatedIpPools(Construct):
     """Every pool of the stack; one warm-up controller (if a pool has a schedule) and one
-    blocklist monitor (zones: every pool's, in declaration order) per stack."""
+    blocklist monitor (zones: every pool's, in declaration order) per stack. A configuration set
+    of the stack that sends through one of these pools waits for it (SES refuses to name a pool
+    that does not exist yet)."""
 
     def __init__(
-        self, scope: Construct, id_: str, target: StackTarget, *, foundation: SendingFoundation | None
-    ) -> None:
+        self, scope: Construct, id_: str, target: StackTarget, *, foundation: SendingFoundation | None,
+        configuration_sets: Mapping[str, ConfigurationSet] | None = None,
+    ) -> None:  # fmt: skip
         super().__init__(scope, id_)
         env, account_id, region = target.environment, target.account.id, target.region.name
         if foundation is None:  # a stack with pools but no slices: the same key, table and topic
@@ -63,6 +68,11 @@ class DedicatedIpPools(Construct):
             )
             for pool in target.dedicated_ip_pools
         ]
+        addresses = {p.props.name: f"aws_sesv2_dedicated_ip_pool.{p.slug}" for p in self.pools}
+        for configuration_set in (configuration_sets or {}).values():
+            address = addresses.get(configuration_set.props.dedicated_ip_pool or "")
+            if address is not None:
+                configuration_set.this.add_override("depends_on", [address])
         plans = [
             WarmupPlan(
                 pool=pool.name,

@@ -16,6 +16,7 @@ from modules.config.model import Backend, StackTarget
 from modules.heartbeat.construct import Heartbeat
 from modules.heartbeat.props import HeartbeatProps, HeartbeatSlice
 from modules.identity.construct import DomainIdentity, DomainIdentityProps
+from modules.platform.configuration_sets import build_configuration_sets
 from modules.platform.pools import DedicatedIpPools, slice_routing
 
 # Local state lives outside cdktf.out/ so `make clean` can never delete it.
@@ -74,6 +75,7 @@ class SesStack(TerraformStack):
             )
             for domain in target.domains
         ]
+        self.configuration_sets = build_configuration_sets(self, target, self.identities)
         self.foundation: SendingFoundation | None = None
         self.slices: list[CapacitySlice] = []
         self.heartbeat: Heartbeat | None = None
@@ -84,8 +86,9 @@ class SesStack(TerraformStack):
         self.dedicated_ip_pools: DedicatedIpPools | None = None
         if target.dedicated_ip_pools:
             self.dedicated_ip_pools = DedicatedIpPools(
-                self, "dedicated_ip_pools", target, foundation=self.foundation
-            )
+                self, "dedicated_ip_pools", target, foundation=self.foundation,
+                configuration_sets=self.configuration_sets,
+            )  # fmt: skip
 
     def _slices(self) -> None:
         """One key, state table and alarm topic for the stack, then a CapacitySlice per slice."""

@@ -169,6 +169,7 @@ def test_example_environment_tags_are_read(example: EnvConfig) -> None:
 def test_multi_region_reads_accounts_from_one_file_and_domains_from_another(multi: EnvConfig) -> None:
     assert multi.files == (
         "envs/multi-region/accounts.hcl",
+        "envs/multi-region/configuration_sets.hcl",
         "envs/multi-region/domains.hcl",
         "envs/multi-region/slices.hcl",
     )
@@ -995,7 +996,7 @@ def test_example_env_has_one_slice_with_the_documented_defaults(example: EnvConf
     assert item.from_domains == ("news.example.at",)
     assert item.source == "envs/example/ses.hcl"
     assert (item.configuration_set, item.max_receive_count, item.sender_max_concurrency, item.batch_size) == (
-        None,
+        "transactional",
         5,
         5,
         10,

@@ -114,23 +114,25 @@ def test_summary_lists_resources_and_every_dns_record_with_its_expression(
     assert summary.resources == {
         # the slice: 1 log group, 5 alarms, 1 role, 3 policies, 1 function; the dedicated IP pool's
         # warm-up controller and blocklist monitor: 1 log group, 2 or 3 alarms, 2 roles, 3 policies,
-        # 1 function and 1 schedule each
+        # 1 function and 1 schedule each; two configuration sets, each with its key and topic
         "aws_cloudwatch_log_group": 3,
         "aws_cloudwatch_metric_alarm": 10,
         "aws_dynamodb_table": 1,
         "aws_iam_role": 5,
         "aws_iam_role_policy": 9,
-        "aws_kms_alias": 1,
-        "aws_kms_key": 1,
+        "aws_kms_alias": 3,
+        "aws_kms_key": 3,
         "aws_lambda_event_source_mapping": 2,
         "aws_lambda_function": 3,
         "aws_route53_record": 6,
         "aws_scheduler_schedule": 2,
         "aws_sesv2_dedicated_ip_pool": 1,
+        "aws_sesv2_configuration_set": 2,
+        "aws_sesv2_configuration_set_event_destination": 2,
         "aws_sesv2_email_identity": 2,
         "aws_sesv2_email_identity_mail_from_attributes": 2,
-        "aws_sns_topic": 1,
-        "aws_sns_topic_policy": 1,
+        "aws_sns_topic": 3,
+        "aws_sns_topic_policy": 3,
         "aws_sqs_queue": 3,
         "aws_sqs_queue_redrive_allow_policy": 1,
     }

@@ -1,0 +1,45 @@
+"""The platform builds each stack's configuration sets from the env: managed ones, not external ones."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from modules.config import load_env
+from modules.platform.app import build_app
+
+
+@pytest.fixture(scope="module")
+def multi_region(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    out = tmp_path_factory.mktemp("out")
+    app, stacks = build_app(load_env(repo_root / "envs" / "multi-region"), out, repo_root=repo_root)
+    app.synth()
+    return {
+        s.target.name: json.loads((out / "stacks" / s.target.name / "cdk.tf.json").read_text())
+        for s in stacks
+    }
+
+
+def test_each_stack_gets_the_sets_declared_for_its_account_region(multi_region: dict[str, Any]) -> None:
+    names = {
+        stack: sorted(
+            r["configuration_set_name"]
+            for r in doc["resource"].get("aws_sesv2_configuration_set", {}).values()
+        )
+        for stack, doc in multi_region.items()
+    }
+    assert names == {
+        "multi-region-media-eu-central-1": ["newsletter"],
+        "multi-region-media-eu-west-1": ["newsletter"],
+        # legacy-crm is external = true: declared for validation, never created.
+        "multi-region-shop-us-east-1": ["transactional"],
+    }
+
+
+def test_an_identity_waits_for_its_default_configuration_set(multi_region: dict[str, Any]) -> None:
+    identity = multi_region["multi-region-shop-us-east-1"]["resource"]["aws_sesv2_email_identity"]
+    assert identity["orders_shop_example_com"]["depends_on"] == ["aws_sesv2_configuration_set.transactional"]
+    assert "depends_on" not in identity["partner_example_net"]
