@@ -95,6 +95,36 @@ configuration_set "transactional" {
   # }
 }
 
+# The configuration set that sends through the dedicated IP pool below: slice "at-de" names it
+# for the share of its mail the pool's warm-up allows, and "transactional" for the rest.
+configuration_set "at-dedicated" {
+  account           = "media"
+  region            = "eu-central-1"
+  dedicated_ip_pool = "at-pool"
+}
+
+# A dedicated IP pool that slice "at-de" moves to. STANDARD: lease IPs and put them in the pool,
+# then warm them up: from the start date the sender sends up to each day's allowance through the
+# pool's configuration set and the rest through the slice's own set (the shared pool); nothing
+# waits and no day goes over its cap. When the schedule ends, all of the slice's mail uses the
+# pool. An hourly monitor checks the account's dedicated IPs against DNS blocklists and alarms
+# on any listing. See modules/dedicated_ip_pool/README.md.
+dedicated_ip_pool "at-pool" {
+  account      = "media"
+  region       = "eu-central-1"
+  scaling_mode = "STANDARD"         # or MANAGED: SES sizes and warms the pool, no schedule
+  slices       = ["at-de"]          # slices whose mail moves here
+  # configuration_set = "at-dedicated" # default: the one configuration set naming this pool (above)
+
+  warmup {
+    start       = "2026-12-01"                      # first day (UTC)
+    weekly_caps = [2000, 5000, 10000, 15000, 20000] # recipients per week; or daily_caps = [...]
+    full_volume = 20000                             # per week once warm; the last cap must reach it
+  }
+
+  # blocklist_zones = ["bl.spamcop.net", "b.barracudacentral.org"] # the default
+}
+
 # An SMTP user for a system that can only send over SMTP. Terraform creates the IAM user (allowed
 # ses:SendRawEmail as news.example.at only), an empty secret and its rotation; the rotation Lambda
 # puts working credentials in the secret right after creation and every rotation_days after.

@@ -47,11 +47,12 @@ from functions.sender.ports import (
     SesClient,
     SqsClient,
 )
+from functions.sender.routing import ROUTING_VARIABLES, Route, WarmupRouter
 
 # What the capacity_slice construct sets and this module reads (a test keeps the two in step).
 ENVIRONMENT_VARIABLES = (
     "SLICE_NAME", "RATE_PER_SECOND", "STATE_TABLE", "DLQ_URL", "QUEUE_URLS", "CONFIGURATION_SET",
-    "ALLOWED_FROM_DOMAINS", "METRICS_NAMESPACE", "MAX_RECEIVE_COUNT",
+    "ALLOWED_FROM_DOMAINS", "METRICS_NAMESPACE", "MAX_RECEIVE_COUNT", *ROUTING_VARIABLES,
 )  # fmt: skip
 MAX_SQS_DELAY_SECONDS = 900
 REQUEUES_ATTRIBUTE = "requeues"
@@ -124,6 +125,7 @@ class SenderDeps:
     limiter: RateLimiter
     store: IdempotencyStore
     clock: Clock
+    router: WarmupRouter | None = None  # set while the slice warms up a dedicated IP pool
 
 
 class Outcome(enum.Enum):
@@ -251,15 +253,19 @@ class _Record:
 
     def send(self, message: EmailMessage) -> Outcome:
         deps, key = self.deps, message.idempotency_key
+        route = deps.router.route(message.recipient_count, deps.clock.now()) if deps.router else None
         kwargs = send_email_kwargs(
             message,
-            configuration_set=self.config.configuration_set,
+            configuration_set=route.configuration_set if route else self.config.configuration_set,
             tags={"idempotency_key": key, "slice": self.config.slice_name, "lane": str(message.lane)},
         )
         try:
             response = deps.ses.send_email(**kwargs)
         except Exception as exc:
-            return self.failed(classify(exc))
+            failure = classify(exc)
+            if route is not None and deps.router and failure.action is not Action.AMBIGUOUS:
+                deps.router.release(route)  # not sent: the day's allowance gets it back
+            return self.failed(failure)
         ses_message_id = str(response.get("MessageId", ""))
         try:
             deps.store.complete(key, ses_message_id, deps.clock.now())
@@ -267,7 +273,9 @@ class _Record:
             log("complete_failed", level="ERROR", slice=self.config.slice_name, idempotency_key=key,
                 ses_message_id=ses_message_id, error=repr(exc))  # fmt: skip
         self.counts["recipients"] += message.recipient_count
-        self.note("sent", ses_message_id=ses_message_id, recipients=message.recipient_count)
+        if route is not None and route.dedicated:
+            self.counts["dedicated_recipients"] += message.recipient_count
+        self.note("sent", ses_message_id=ses_message_id, recipients=message.recipient_count, **_routed(route))
         return Outcome.SENT
 
     def failed(self, failure: Failure) -> Outcome:
@@ -378,6 +386,14 @@ def _backoff(job: _Record, config: SenderConfig) -> int:
     return int(min(config.backoff_max_seconds, base + jitter))
 
 
+def _routed(route: Route | None) -> dict[str, Any]:
+    if route is None:
+        return {}
+    if route.dedicated:
+        return {"ip_pool": route.pool, "configuration_set": route.configuration_set}
+    return {"ip_pool": "shared", "configuration_set": route.configuration_set}
+
+
 def _metric_name(outcome: str) -> str:
     return "".join(part.capitalize() for part in outcome.split("_"))
 
@@ -391,6 +407,7 @@ def _default_deps() -> tuple[SenderDeps, SenderConfig]:
     import boto3
     from botocore.config import Config
 
+    from functions.common.warmup_counter import DynamoDbWarmupCounter
     from functions.sender.idempotency import DynamoDbIdempotencyStore
     from functions.sender.limiter import DynamoDbLimiter
 
@@ -406,6 +423,9 @@ def _default_deps() -> tuple[SenderDeps, SenderConfig]:
         limiter=DynamoDbLimiter(dynamodb, table, config.slice_name, float(os.environ["RATE_PER_SECOND"])),
         store=DynamoDbIdempotencyStore(dynamodb, table, config.slice_name),
         clock=SystemClock(),
+        router=WarmupRouter.from_env(
+            os.environ, DynamoDbWarmupCounter(dynamodb, table), config.configuration_set
+        ),
     )
     return deps, config
 

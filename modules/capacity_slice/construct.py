@@ -176,12 +176,19 @@ class CapacitySlice(Construct):
                 dlq_arn=self.dlq.arn,
                 table_arn=foundation.table_arn,
                 key_arn=foundation.key_arn,
+                warmup_pool=props.warmup_pool,
             )
         }
         for identity in props.identities:
             # The identity's own default configuration set applies when the slice names none.
             sets = dict.fromkeys(
-                s for s in (props.configuration_set, identity.props.configuration_set_name) if s
+                s
+                for s in (
+                    props.configuration_set,
+                    props.dedicated_configuration_set,
+                    identity.props.configuration_set_name,
+                )
+                if s
             )
             policies[f"ses-send-{identity.props.domain}"] = identity.send_policy_json(
                 configuration_set_names=list(sets)
@@ -213,6 +220,9 @@ class CapacitySlice(Construct):
                 "METRICS_NAMESPACE": METRICS_NAMESPACE,
                 # The sender re-enqueues a retry instead of spending the last receive before redrive.
                 "MAX_RECEIVE_COUNT": str(props.max_receive_count),
+                # While the slice warms up a dedicated IP pool (empty otherwise: no routing).
+                "WARMUP_POOL": props.warmup_pool or "",
+                "DEDICATED_CONFIGURATION_SET": props.dedicated_configuration_set or "",
             },
             tags=self.tags,
         )

@@ -89,8 +89,9 @@ def alarm_topic_policy_json(props: FoundationProps, topic_arn: str) -> str:
 
 
 def sender_policy_json(
-    *, slice_name: str, lane_arns: Sequence[str], dlq_arn: str, table_arn: str, key_arn: str
-) -> str:
+    *, slice_name: str, lane_arns: Sequence[str], dlq_arn: str, table_arn: str, key_arn: str,
+    warmup_pool: str | None = None,
+) -> str:  # fmt: skip
     """The sender's queues, DLQ, its own keys in the state table, and the queues' key.
 
     SES send permissions come from each identity's ``send_policy_json``; logs, X-Ray and the
@@ -111,7 +112,12 @@ def sender_policy_json(
             "Resource": table_arn,
             "Condition": {
                 "ForAllValues:StringLike": {
-                    "dynamodb:LeadingKeys": [f"limiter#{slice_name}", f"msg#{slice_name}#*"]
+                    "dynamodb:LeadingKeys": [
+                        f"limiter#{slice_name}",
+                        f"msg#{slice_name}#*",
+                        # The warm-up counter of the pool it moves to (functions/common/warmup_counter.py).
+                        *([f"warmup#{warmup_pool}#*"] if warmup_pool else []),
+                    ]
                 }
             },
         },

@@ -54,6 +54,11 @@ class CapacitySliceProps:
         identities: the ``DomainIdentity`` constructs of the slice's from_domains (same stack);
             the sender may send as these only.
         configuration_set: configuration set named in every send. Default - none.
+        warmup_pool: a dedicated IP pool this slice's mail is moving to. Up to the day's warm-up
+            allowance goes through ``dedicated_configuration_set``, the rest through
+            ``configuration_set`` (the shared pool). Default - none.
+        dedicated_configuration_set: the configuration set bound to ``warmup_pool`` (required with
+            it). Default - none.
         max_receive_count: receives before a message moves to the DLQ, 1-1000. Default 5.
         sender_max_concurrency: maximum concurrency of each lane's event source mapping, 2-1000.
             The function reserves this times the number of lanes. Default 5.
@@ -75,6 +80,8 @@ class CapacitySliceProps:
     rate_per_second: float
     identities: Sequence[DomainIdentity]
     configuration_set: str | None = None
+    warmup_pool: str | None = None
+    dedicated_configuration_set: str | None = None
     max_receive_count: int = 5
     sender_max_concurrency: int = 5
     batch_size: int = 10
@@ -95,6 +102,16 @@ class CapacitySliceProps:
         if self.configuration_set is not None and not _CONFIGURATION_SET.fullmatch(self.configuration_set):
             raise ValueError(
                 f"configuration_set must be a configuration set name, got {self.configuration_set!r}"
+            )
+        if (self.warmup_pool is None) != (self.dedicated_configuration_set is None):
+            raise ValueError(f"slice {self.name!r}: warmup_pool and dedicated_configuration_set go together")
+        if self.dedicated_configuration_set is not None and (
+            not _CONFIGURATION_SET.fullmatch(self.dedicated_configuration_set)
+            or self.dedicated_configuration_set == self.configuration_set
+        ):
+            raise ValueError(
+                f"slice {self.name!r}: dedicated_configuration_set must be a configuration set name other "
+                f"than configuration_set, got {self.dedicated_configuration_set!r}"
             )
         check_range("max_receive_count", self.max_receive_count, 1, 1000)
         check_range("sender_max_concurrency", self.sender_max_concurrency, 2, 1000)

@@ -268,6 +268,20 @@ class Node:
             raise self.fail(key, "lists the same value twice")
         return tuple(value)
 
+    def int_list(self, key: builtins.str, *, minimum: builtins.int) -> tuple[builtins.int, ...] | None:
+        """A list of whole numbers, each ≥ ``minimum`` (``[2000, 5000]``); ``None`` when absent."""
+        value = self._attribute(key)
+        if value is None:
+            return None
+        if not isinstance(value, list):
+            raise self.fail(key, f"expected a list of whole numbers ([2000, 5000]), got {type_name(value)}")
+        for i, item in enumerate(value):
+            if isinstance(item, bool) or not isinstance(item, int):
+                raise self.fail(f"{key}[{i}]", f"expected a whole number, got {type_name(item)}")
+            if item < minimum:
+                raise self.fail(f"{key}[{i}]", f"expected a whole number ≥ {minimum}, got {item}")
+        return tuple(value)
+
     def str_map(self, key: builtins.str) -> dict[builtins.str, builtins.str]:
         value = self._attribute(key)
         if value is None:

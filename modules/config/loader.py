@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import TypeVar
 
 from modules.config.configuration_sets import parse_configuration_set, resolve_configuration_sets
+from modules.config.dedicated_ip_pools import parse_dedicated_ip_pool, resolve_dedicated_ip_pools
 from modules.config.hcl import ConfigError, Invalid, Node, parse_file
 from modules.config.model import (
     NAME,
@@ -23,6 +24,7 @@ from modules.config.model import (
     Account,
     Backend,
     ConfigurationSet,
+    DedicatedIpPool,
     Domain,
     EnvConfig,
     HeartbeatSettings,
@@ -59,7 +61,7 @@ ROLE_ARN = r"arn:aws(?:-cn|-us-gov)?:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}"
 HOSTED_ZONE_ID = r"Z[A-Z0-9]{1,31}"
 TOP_LEVEL = (
     "environment", "tags", "backend", "account", "domain", "slice", "configuration_set", "tenant",
-    "multi_region_endpoint", "smtp_user",
+    "multi_region_endpoint", "smtp_user", "dedicated_ip_pool",
 )  # fmt: skip
 _DEFAULT_MAIL_FROM: MailFrom | None = MailFrom()  # no mail_from block: bounce.<domain>
 
@@ -117,6 +119,8 @@ class _Loader:
         self.slice_files: dict[str, str] = {}
         self.smtp_users: list[SmtpUser] = []
         self.smtp_user_files: dict[str, str] = {}
+        self.pools: list[DedicatedIpPool] = []
+        self.pool_files: dict[str, str] = {}
         self.backend: Backend | None = None
         self.backend_node: Node | None = None
         self.configuration_sets: list[ConfigurationSet] = []
@@ -138,6 +142,7 @@ class _Loader:
             self._accounts(node)
             self._domains(node)
             self._slices(node)
+            self._pools(node)
             self._configuration_sets(node)
             self._smtp_users(node)
             self._backend(node)
@@ -155,6 +160,7 @@ class _Loader:
         configuration_sets = self._resolve_configuration_sets(domains, slices)
         tenants, endpoints = self._resolve_tenants_and_endpoints(domains, configuration_sets)
         smtp_users = self._resolve_smtp_users(domains, environment)
+        pools = self._resolve_pools(slices, configuration_sets)
         if self.problems or environment is None:
             raise ConfigError(self.problems)
         return EnvConfig(
@@ -164,6 +170,7 @@ class _Loader:
             accounts=tuple(self.accounts),
             domains=tuple(domains),
             slices=tuple(slices),
+            dedicated_ip_pools=tuple(pools),
             configuration_sets=tuple(configuration_sets),
             tenants=tuple(tenants),
             multi_region_endpoints=tuple(endpoints),
@@ -226,6 +233,39 @@ class _Loader:
             checked = self.collect(partial(parse_slice, label, body))
             if checked is not None:
                 self.slices.append(checked)
+
+    def _pools(self, node: Node) -> None:
+        for label, body in self.collect(partial(_labelled, node, "dedicated_ip_pool", "name")) or []:
+            if label in self.pool_files:
+                self.problems.append(
+                    str(body.fail(None, f"declared twice (first in {self.pool_files[label]})"))
+                )
+                continue
+            self.pool_files[label] = body.file
+            pool = self.collect(partial(parse_dedicated_ip_pool, label, body))
+            if pool is not None:
+                self.pools.append(pool)
+
+    def _resolve_pools(
+        self, slices: list[Slice], configuration_sets: list[ConfigurationSet]
+    ) -> list[DedicatedIpPool]:
+        known = {a.alias for a in self.accounts}
+        candidates = [
+            p
+            for p in self.pools
+            if p.account not in self.broken_accounts and (self.accounts_complete or p.account in known)
+        ]
+        resolved, problems = resolve_dedicated_ip_pools(
+            candidates,
+            accounts=self.accounts,
+            slices=slices,
+            broken_slices=set(self.slice_files) - {s.name for s in slices},  # reported already
+            configuration_sets=configuration_sets,
+            broken_sets=self.broken_configuration_sets,
+            broken_pools=set(self.pool_files) - {p.name for p in self.pools},
+        )
+        self.problems.extend(problems)
+        return resolved
 
     def _configuration_sets(self, node: Node) -> None:
         for label, body in self.collect(partial(_labelled, node, "configuration_set", "name")) or []:

@@ -141,6 +141,69 @@ class Slice:
     oldest_message_alarm_seconds: int = 300
 
 
+# DNSBL zones checked when a pool names none: free for low-volume queries through any resolver.
+# Spamhaus refuses queries from shared resolvers such as AWS's; add your DQS zone
+# ("<key>.zen.dq.spamhaus.net") to use it (modules/dedicated_ip_pool/README.md).
+DEFAULT_BLOCKLIST_ZONES = ("bl.spamcop.net", "b.barracudacentral.org")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Warmup:
+    """A STANDARD pool's warm-up schedule (``warmup { ... }`` in a ``dedicated_ip_pool`` block).
+
+    Attributes:
+        start: first day of the warm-up, ``YYYY-MM-DD`` (UTC days).
+        caps: recipients the pool may carry per period: positive, non-decreasing.
+        period_days: 1 for ``daily_caps``, 7 for ``weekly_caps``.
+        full_volume: recipients per period the pool carries once warm (your expected volume);
+            the last cap must reach it, because when the schedule ends all of the slices' mail
+            moves to the pool at once.
+    """
+
+    start: str
+    caps: tuple[int, ...]
+    period_days: int
+    full_volume: int
+
+    @property
+    def full_daily_volume(self) -> int:
+        return max(1, self.full_volume // self.period_days)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DedicatedIpPool:
+    """A dedicated IP pool (``dedicated_ip_pool "<name>" { ... }``).
+
+    Attributes:
+        name: the pool name (letters, digits, hyphens, underscores; unique in the environment).
+        account, region: where it lives; the region must be declared in the account.
+        source: the file that declared it, for messages.
+        scaling_mode: ``STANDARD`` (you lease the IPs and warm them up) or ``MANAGED`` (SES
+            sizes and warms the pool). Default ``STANDARD``.
+        configuration_set: the configuration set that sends through this pool: the slices'
+            dedicated set. Default - the one ``configuration_set`` block of the account-region
+            whose ``dedicated_ip_pool`` names this pool (resolved when ``slices`` is set).
+        slices: slices whose mail moves to this pool; each keeps its own ``configuration_set``
+            for the shared pool while the warm-up lasts. Default - none.
+        warmup: the warm-up schedule; STANDARD pools only. Default - none (the slices' mail uses
+            the pool at once: IPs that are warm already).
+        blocklist_zones: DNSBL zones the stack's blocklist monitor checks the account's
+            dedicated IPs against. Default ``DEFAULT_BLOCKLIST_ZONES``.
+        tags: tags on the pool. Default - none.
+    """
+
+    name: str
+    account: str
+    region: str
+    source: str
+    scaling_mode: Literal["STANDARD", "MANAGED"] = "STANDARD"
+    configuration_set: str | None = None
+    slices: tuple[str, ...] = ()
+    warmup: Warmup | None = None
+    blocklist_zones: tuple[str, ...] = DEFAULT_BLOCKLIST_ZONES
+    tags: MappingProxyType[str, str] = field(default_factory=_frozen)
+
+
 @dataclass(frozen=True, kw_only=True)
 class ConfigurationSet:
     """An SES configuration set of one account-region (``configuration_set "<name>" { ... }``).
@@ -244,6 +307,7 @@ class StackTarget:
     region: RegionQuota
     domains: tuple[Domain, ...]
     slices: tuple[Slice, ...] = ()  # the capacity slices sending from this account-region
+    dedicated_ip_pools: tuple[DedicatedIpPool, ...] = ()
     configuration_sets: tuple[ConfigurationSet, ...] = ()  # declared in this account-region
     tenants: tuple[Tenant, ...] = ()  # SES tenants of this account-region
     # multi-region endpoints whose primary region this is (the stack that creates them)
@@ -265,6 +329,7 @@ class EnvConfig:
     accounts: tuple[Account, ...]
     domains: tuple[Domain, ...]
     slices: tuple[Slice, ...] = ()
+    dedicated_ip_pools: tuple[DedicatedIpPool, ...] = ()
     configuration_sets: tuple[ConfigurationSet, ...] = ()
     tenants: tuple[Tenant, ...] = ()
     multi_region_endpoints: tuple[MultiRegionEndpoint, ...] = ()
@@ -286,6 +351,11 @@ class EnvConfig:
                     d for d in self.domains if d.account == account.alias and quota.name in d.regions
                 ),
                 slices=tuple(s for s in self.slices if s.account == account.alias and s.region == quota.name),
+                dedicated_ip_pools=tuple(
+                    p
+                    for p in self.dedicated_ip_pools
+                    if p.account == account.alias and p.region == quota.name
+                ),
                 configuration_sets=tuple(
                     c
                     for c in self.configuration_sets

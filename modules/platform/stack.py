@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from cdktn import LocalBackend, S3Backend, TerraformStack
@@ -21,6 +22,7 @@ from modules.heartbeat.construct import Heartbeat
 from modules.heartbeat.props import HeartbeatProps, HeartbeatSlice
 from modules.identity.construct import DomainIdentity, DomainIdentityProps
 from modules.platform.configuration_sets import build_configuration_sets, build_reputation
+from modules.platform.pools import DedicatedIpPools, slice_routing
 from modules.smtp_user.construct import SmtpUser
 from modules.smtp_user.props import SmtpUserProps
 
@@ -106,6 +108,12 @@ class SesStack(TerraformStack):
         if topics:
             self.add_event_pipeline(topics)
         self.smtp_users = [self._smtp_user(user) for user in target.smtp_users]
+        self.dedicated_ip_pools: DedicatedIpPools | None = None
+        if target.dedicated_ip_pools:
+            self.dedicated_ip_pools = DedicatedIpPools(
+                self, "dedicated_ip_pools", target, foundation=self.foundation,
+                configuration_sets=self.configuration_sets,
+            )  # fmt: skip
         self._tenants_and_endpoints()
 
     def _tenants_and_endpoints(self) -> None:
@@ -179,6 +187,7 @@ class SesStack(TerraformStack):
                 dlq_alarm_threshold=item.dlq_alarm_threshold,
                 oldest_message_alarm_seconds=item.oldest_message_alarm_seconds,
             )
+            props = replace(props, **slice_routing(target, item))  # a slice moving to a dedicated IP pool
             slice_id = "slice_" + item.name.replace("-", "_")
             self.slices.append(CapacitySlice(self, slice_id, props, foundation=self.foundation))
 

@@ -443,6 +443,9 @@ def test_env_skips_are_only_the_senders_and_heartbeats_documented_ones_each_with
         elif finding.resource.endswith("_rotation"):  # an SMTP user's rotation Lambda
             assert finding.resource.startswith("aws_lambda_function.smtp_")
             assert finding.check_id in {"CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_272"}
+        elif finding.resource in {"aws_lambda_function.warmup", "aws_lambda_function.blocklist"}:
+            # scheduled Lambdas of dedicated IP pools: modules/dedicated_ip_pool/README.md
+            assert finding.check_id in {"CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_272"}
         else:
             assert finding.resource.endswith("_sender")
             assert finding.check_id in {"CKV_AWS_117", "CKV_AWS_272"}

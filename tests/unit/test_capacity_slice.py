@@ -195,6 +195,8 @@ def test_sender_environment_is_exactly_the_contract(doc: dict[str, Any]) -> None
         "ALLOWED_FROM_DOMAINS": "news.example.at,shop.example.com",
         "METRICS_NAMESPACE": "SesPlatform",
         "MAX_RECEIVE_COUNT": "7",
+        "WARMUP_POOL": "",  # no dedicated IP pool warming up: no routing
+        "DEDICATED_CONFIGURATION_SET": "",
     }
 
 

@@ -48,7 +48,8 @@ def problems(tmp_path: Path, *blocks: str) -> list[str]:
 
 def test_example_env_declares_one_set_that_its_slice_names() -> None:
     env = load_env(REPO / "envs" / "example", display_root=REPO)
-    (item,) = env.configuration_sets
+    # (the example's second set, "at-dedicated", sends through its dedicated IP pool)
+    item = next(c for c in env.configuration_sets if c.name == "transactional")
     assert (item.name, item.account, item.region, item.external) == (
         "transactional",
         "media",
@@ -56,7 +57,7 @@ def test_example_env_declares_one_set_that_its_slice_names() -> None:
         False,
     )
     assert env.slices[0].configuration_set == "transactional"
-    assert env.stacks()[0].configuration_sets == (item,)
+    assert item in env.stacks()[0].configuration_sets
 
 
 def test_a_set_without_settings_gets_the_secure_defaults(tmp_path: Path) -> None:
@@ -99,7 +100,9 @@ def test_set_settings_event_destinations_and_alarm_levels_are_read(tmp_path: Pat
     breaker = false
   }
 """
-    (item,) = load(tmp_path, cset(body)).configuration_sets
+    # A set may only name a pool declared in its account-region (modules/config/dedicated_ip_pools.py).
+    pool = 'dedicated_ip_pool "at-pool" {\n  account = "media"\n  region = "eu-central-1"\n}\n'
+    (item,) = load(tmp_path, cset(body), pool).configuration_sets
     assert (item.tls_policy, item.custom_redirect_domain, item.max_delivery_seconds) == (
         "OPTIONAL",
         "track.news.example.at",

@@ -1,0 +1,1 @@
+"""The blocklist monitor: checks the account's dedicated IPs against DNS blocklists (DNSBLs)."""

@@ -1,0 +1,144 @@
+"""A Lambda started by EventBridge Scheduler, and its alarms: what the warm-up controller and the
+blocklist monitor share."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cdktn_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
+from cdktn_provider_aws.iam_role import IamRole
+from cdktn_provider_aws.iam_role_policy import IamRolePolicy
+from cdktn_provider_aws.scheduler_schedule import (
+    SchedulerSchedule,
+    SchedulerScheduleFlexibleTimeWindow,
+    SchedulerScheduleTarget,
+    SchedulerScheduleTargetRetryPolicy,
+)
+from constructs import Construct
+
+from modules.capacity_slice.construct import SENDER_CHECKOV_SKIPS
+from modules.checks import partition
+from modules.lambda_asset.construct import PythonFunction
+from modules.lambda_asset.props import check_no_wildcard_actions
+
+SCHEDULED_CHECKOV_SKIPS = {
+    "CKV_AWS_117": "It calls only AWS APIs (SES, DynamoDB, KMS) and public DNS; a VPC adds NAT or "
+    "interface endpoints and protects nothing here.",
+    "CKV_AWS_272": SENDER_CHECKOV_SKIPS["CKV_AWS_272"],
+    "CKV_AWS_116": "The schedule's fixed input is all an event carries: a failed run is retried by "
+    "Lambda, raises the Errors alarm, and the next scheduled run does the same work again.",
+}
+
+
+def document(name: str, *statements: dict[str, Any]) -> str:
+    policy = json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+    check_no_wildcard_actions(policy, name)
+    return policy
+
+
+def schedule_function(
+    scope: Construct, *, name: str, slug: str, account_id: str, region: str, function: PythonFunction,
+    expression: str, description: str, key_arn: str, tags: dict[str, str],
+) -> SchedulerSchedule:  # fmt: skip
+    """``aws_scheduler_schedule`` ``<name>`` invoking ``function`` with a role of its own."""
+    schedule_arn = f"arn:{partition(region)}:scheduler:{region}:{account_id}:schedule/default/{name}"
+    role = IamRole(
+        scope,
+        "scheduler_role",
+        name=f"{name}-scheduler",
+        description=f"Role EventBridge Scheduler assumes to invoke {name}",
+        assume_role_policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "scheduler.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                        "Condition": {
+                            "StringEquals": {"aws:SourceAccount": account_id},
+                            "ArnEquals": {"aws:SourceArn": schedule_arn},
+                        },
+                    }
+                ],
+            }
+        ),
+        tags=tags,
+    )
+    role.override_logical_id(f"{slug}_scheduler")
+    policy = IamRolePolicy(
+        scope,
+        "scheduler_policy",
+        role=role.name,
+        name=f"{name}-scheduler",
+        policy=document(
+            f"{name}-scheduler",
+            {
+                "Sid": "InvokeFunction",
+                "Effect": "Allow",
+                "Action": ["lambda:InvokeFunction"],
+                "Resource": [function.function_arn, f"{function.function_arn}:*"],
+            },
+            {
+                # The schedule is encrypted with the stack key; Scheduler decrypts it as this role.
+                "Sid": "DecryptSchedule",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt"],
+                "Resource": key_arn,
+            },
+        ),
+    )
+    policy.override_logical_id(f"{slug}_scheduler")
+    schedule = SchedulerSchedule(
+        scope,
+        "schedule",
+        name=name,
+        group_name="default",
+        description=description,
+        schedule_expression=expression,
+        schedule_expression_timezone="UTC",
+        flexible_time_window=SchedulerScheduleFlexibleTimeWindow(mode="OFF"),
+        kms_key_arn=key_arn,
+        state="ENABLED",
+        target=SchedulerScheduleTarget(
+            arn=function.function_arn,
+            role_arn=role.arn,
+            input=json.dumps({"source": "schedule"}),
+            retry_policy=SchedulerScheduleTargetRetryPolicy(
+                maximum_event_age_in_seconds=3600, maximum_retry_attempts=3
+            ),
+        ),
+        depends_on=[policy],
+    )
+    schedule.override_logical_id(slug)
+    return schedule
+
+
+def alarm(
+    scope: Construct, part: str, *, name: str, slug: str, topic_arn: str, description: str,
+    namespace: str, metric: str, dimensions: dict[str, str], period: int, statistic: str = "Sum",
+    comparison: str = "GreaterThanOrEqualToThreshold", periods: int = 1, missing: str = "notBreaching",
+    tags: dict[str, str],
+) -> CloudwatchMetricAlarm:  # fmt: skip
+    created = CloudwatchMetricAlarm(
+        scope,
+        f"alarm_{part}",
+        alarm_name=f"{name}-{part.replace('_', '-')}",
+        alarm_description=description,
+        namespace=namespace,
+        metric_name=metric,
+        dimensions=dimensions,
+        statistic=statistic,
+        period=period,
+        evaluation_periods=periods,
+        datapoints_to_alarm=periods,
+        threshold=1,
+        comparison_operator=comparison,
+        treat_missing_data=missing,
+        alarm_actions=[topic_arn],
+        ok_actions=[topic_arn],
+        tags=tags,
+    )
+    created.override_logical_id(f"{slug}_{part}")
+    return created
