@@ -9,7 +9,8 @@ A Step Functions Express loop invokes :func:`lambda_handler` once per tick. Each
 3. per slice, the backlog in recipients: messages in both lanes (``ApproximateNumberOfMessages``
    + ``ApproximateNumberOfMessagesNotVisible``: in-flight messages are the ones senders are
    waiting to send; delayed ones are held on purpose and not counted) x the mean recipients per
-   grant in the slice's log (1 when the log is empty);
+   grant in the slice's log (1 when the log is empty); 0 while the slice is paused
+   (``paused_until``: SES SendingPaused, the reputation breaker), so its share is lent out;
 4. :func:`functions.heartbeat.allocator.allocate`, then per slice an UpdateItem that SETs only
    ``budget`` and ``budget_until`` (= now + ``TICK_SECONDS``: the end of the coming tick), plus
    ``budget_prev`` / ``budget_set_at`` (the budget it replaces and when), never ``log`` /
@@ -168,6 +169,7 @@ def tick(deps: HeartbeatDeps, config: HeartbeatConfig, now: float) -> dict[str, 
     states: list[SliceState] = []
     backlog_messages: dict[str, int] = {}
     in_force: dict[str, float] = {}
+    paused_slices: list[str] = []
     try:
         for sc in config.slices:
             item = (
@@ -175,13 +177,14 @@ def tick(deps: HeartbeatDeps, config: HeartbeatConfig, now: float) -> dict[str, 
                     TableName=config.state_table,
                     Key={"pk": {"S": f"limiter#{sc.name}"}},
                     ConsistentRead=True,  # the budget in force now, not an older one
-                    ProjectionExpression="#b, #u, #l, #p, #s",
+                    ProjectionExpression="#b, #u, #l, #p, #s, #pu",
                     ExpressionAttributeNames={
                         "#b": "budget",
                         "#u": "budget_until",
                         "#l": "log",
                         "#p": "budget_prev",
                         "#s": "budget_set_at",
+                        "#pu": "paused_until",
                     },
                 ).get("Item")
                 or {}
@@ -201,11 +204,17 @@ def tick(deps: HeartbeatDeps, config: HeartbeatConfig, now: float) -> dict[str, 
             # capacity until they have passed, whatever budget is written now.
             ahead = booked_ahead(decode_log(log_text), to_ms(now))
             backlog_messages[sc.name] = messages
+            # A paused slice (SES SendingPaused, the reputation breaker) sends nothing whatever
+            # waits: its share is lent out until the pause ends.
+            paused_until = number(item, "paused_until")
+            paused = paused_until is not None and now < paused_until
+            if paused:
+                paused_slices.append(sc.name)
             states.append(
                 SliceState(
                     sc.name,
                     sc.rate_per_second,
-                    messages * mean_recipients(log_text),
+                    0.0 if paused else messages * mean_recipients(log_text),
                     max(current, in_window or 0.0, float(ahead)),
                     unit=largest_grant(log_text),
                 )
@@ -252,6 +261,8 @@ def tick(deps: HeartbeatDeps, config: HeartbeatConfig, now: float) -> dict[str, 
         "backlog_messages": backlog_messages,
         "current": {s.name: s.current for s in states},
     }
+    if paused_slices:
+        result["paused"] = paused_slices
     if failed:
         result["failed"] = failed
     log("heartbeat_tick", level="WARNING" if failed else "INFO", **result)

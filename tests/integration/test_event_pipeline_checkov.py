@@ -31,7 +31,7 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[st
     app = App(outdir=str(out))
     (target,) = env.stacks()
     stack = SesStack(app, target, backend=env.backend, tags=dict(env.tags), state_dir="state")
-    assert stack.event_pipeline is not None  # the transactional set's SNS topic brought it
+    assert stack.event_pipeline is not None  # the configuration sets' SNS topics brought it
     app.synth()
     stack_file = out / "stacks" / target.name / "cdk.tf.json"
     return out, json.loads(stack_file.read_text())
@@ -41,8 +41,10 @@ def test_the_stack_subscribes_the_logger_to_its_set_topic_and_alarms_to_the_alar
     synthesized: tuple[Path, dict[str, Any]],
 ) -> None:
     _, doc = synthesized
-    (subscription,) = doc["resource"]["aws_sns_topic_subscription"].values()
-    assert subscription["topic_arn"] == "${aws_sns_topic.transactional_events.arn}"
+    subscribed = {s["topic_arn"] for s in doc["resource"]["aws_sns_topic_subscription"].values()}
+    topics = {f"${{aws_sns_topic.{name}.arn}}" for name in doc["resource"]["aws_sns_topic"] if name != "alarms"}
+    assert subscribed == topics  # every configuration set's topic, once
+    assert "${aws_sns_topic.transactional_events.arn}" in subscribed
     alarm = doc["resource"]["aws_cloudwatch_metric_alarm"]["event_malformed"]
     assert alarm["alarm_actions"] == ["${aws_sns_topic.alarms.arn}"]
 

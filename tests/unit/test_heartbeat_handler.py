@@ -140,6 +140,22 @@ def test_grants_booked_ahead_in_the_fallback_are_not_lent_out_until_they_have_pa
     assert tick(d, c, T0 + 3.6)["budgets"] == {"a": pytest.approx(100), "b": 0}  # gone: lent
 
 
+def test_a_paused_slice_has_no_demand_and_its_share_is_lent_out(aws: dict[str, Any]) -> None:
+    aws["dynamodb"].put_item(
+        TableName=TABLE,
+        Item={"pk": {"S": "limiter#b"}, "paused_until": {"N": str(T0 + 600)},
+              "paused_reason": {"S": "REPUTATION_BREAKER"}},
+    )  # fmt: skip
+    enqueue(aws, "a-bulk", 200)
+    enqueue(aws, "b-bulk", 200)  # b has mail waiting, but may not send it
+    d, c = deps(aws), config(aws["urls"])
+    first = tick(d, c, T0)
+    assert first["paused"] == ["b"]
+    assert first["backlog_recipients"]["b"] == 0
+    assert tick(d, c, T0 + 1)["budgets"] == {"a": pytest.approx(100), "b": 0}
+    assert "paused" not in tick(d, c, T0 + 601)  # the pause is over: b's backlog counts again
+
+
 def test_in_flight_messages_count_as_backlog(aws: dict[str, Any]) -> None:
     enqueue(aws, "b-bulk", 4)
     aws["sqs"].receive_message(QueueUrl=aws["urls"]["b-bulk"], MaxNumberOfMessages=3, VisibilityTimeout=60)
