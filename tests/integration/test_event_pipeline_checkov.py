@@ -42,7 +42,9 @@ def test_the_stack_subscribes_the_logger_to_its_set_topic_and_alarms_to_the_alar
 ) -> None:
     _, doc = synthesized
     subscribed = {s["topic_arn"] for s in doc["resource"]["aws_sns_topic_subscription"].values()}
-    topics = {f"${{aws_sns_topic.{name}.arn}}" for name in doc["resource"]["aws_sns_topic"] if name != "alarms"}
+    topics = {
+        f"${{aws_sns_topic.{name}.arn}}" for name in doc["resource"]["aws_sns_topic"] if name != "alarms"
+    }
     assert subscribed == topics  # every configuration set's topic, once
     assert "${aws_sns_topic.transactional_events.arn}" in subscribed
     alarm = doc["resource"]["aws_cloudwatch_metric_alarm"]["event_malformed"]
