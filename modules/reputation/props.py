@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from modules.checks import check_account_id, check_name, check_range, partition
 from modules.configuration_set.props import CONFIGURATION_SET_NAME, ReputationAlarms
 
-# The event logger's EMF metrics (functions/event_logger/metrics.py, branch issue-5b):
+# The event logger's EMF metrics (functions/event_logger/metrics.py):
 # ``Events`` and ``Recipients`` by [ConfigurationSet, EventType] and [Slice, EventType], EventType
 # in SES's words ("Send", "Bounce", "Complaint", "Delivery").
 EVENTS_NAMESPACE = "SesPlatform/Events"
