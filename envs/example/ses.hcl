@@ -25,6 +25,13 @@ account "media" {
     # Opt in to the heartbeat, which shares this quota among the region's slices every second
     # by backlog (modules/heartbeat/README.md; envs/multi-region shows it switched on):
     # heartbeat { headroom = 0.95 }
+
+    # The event pipeline (every SES event of the configuration sets below logged, a status per
+    # message id) keeps a status 30 days by default; also feed applications a status queue:
+    # events {
+    #   status_queue    = true # SQS queue <env>-ses-event-status, one message per event
+    #   status_ttl_days = 30   # 1-3650; history_limit (10) and log_retention_days (365) too
+    # }
   }
 }
 

@@ -42,5 +42,12 @@ account "shop" {
     heartbeat {
       headroom = 0.95
     }
+
+    # The event pipeline of this account-region's configuration sets: also send each event to
+    # the SQS queue multi-region-ses-event-status, where the shop's order service reads it.
+    events {
+      status_queue    = true
+      status_ttl_days = 90
+    }
   }
 }

@@ -16,6 +16,7 @@ from typing import TypeVar
 
 from modules.config.configuration_sets import parse_configuration_set, resolve_configuration_sets
 from modules.config.dedicated_ip_pools import parse_dedicated_ip_pool, resolve_dedicated_ip_pools
+from modules.config.events import parse_events, unused_events_blocks
 from modules.config.hcl import ConfigError, Invalid, Node, parse_file
 from modules.config.model import (
     NAME,
@@ -161,6 +162,14 @@ class _Loader:
         tenants, endpoints = self._resolve_tenants_and_endpoints(domains, configuration_sets)
         smtp_users = self._resolve_smtp_users(domains, environment)
         pools = self._resolve_pools(slices, configuration_sets)
+        self.problems.extend(
+            unused_events_blocks(
+                [(a.alias, r.name, r.events) for a in self.accounts for r in a.regions],
+                {(c.account, c.region) for c in configuration_sets
+                 if not c.external and any(d.type == "sns" for d in c.destinations)},
+                self.account_files,
+            )
+        )  # fmt: skip
         if self.problems or environment is None:
             raise ConfigError(self.problems)
         return EnvConfig(
@@ -468,6 +477,7 @@ def _account(alias: str, node: Node) -> Account:
                 max_send_rate=body.number("max_send_rate"),
                 max_24_hour_send=body.req_int("max_24_hour_send", minimum=1),
                 heartbeat=_heartbeat(body),
+                events=parse_events(body),
             )
         )
         body.finish()

@@ -52,6 +52,30 @@ class HeartbeatSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class EventSettings:
+    """The event pipeline of one account-region (``events { ... }`` in a region block; optional).
+
+    The pipeline exists when the account-region has a configuration set with an SNS destination;
+    this block only tunes it.
+
+    Attributes:
+        declared: the region block has an ``events`` block (for messages).
+        status_queue: also send each event to the SQS queue ``<env>-ses-event-status`` for
+            applications. Default false.
+        status_ttl_days: days a message's status stays after its latest event, 1-3650. Default 30.
+        history_limit: events kept per recipient, 1-50. Default 10.
+        log_retention_days: the event logger's log retention (a value CloudWatch accepts).
+            Default 365.
+    """
+
+    declared: bool = False
+    status_queue: bool = False
+    status_ttl_days: int = 30
+    history_limit: int = 10
+    log_retention_days: int = 365
+
+
+@dataclass(frozen=True, kw_only=True)
 class RegionQuota:
     """An account's SES sending quota in one region (``GetAccount`` → ``SendQuota``)."""
 
@@ -59,6 +83,7 @@ class RegionQuota:
     max_send_rate: float  # recipients per second
     max_24_hour_send: int  # recipients per rolling 24 hours
     heartbeat: HeartbeatSettings = field(default_factory=HeartbeatSettings)
+    events: EventSettings = field(default_factory=EventSettings)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -106,7 +106,14 @@ class SesStack(TerraformStack):
         # status by message id, metrics (which the reputation alarms above read).
         topics = [c.topic_arn for c in self.configuration_sets.values() if c.topic_arn is not None]
         if topics:
-            self.add_event_pipeline(topics)
+            events = target.region.events
+            self.add_event_pipeline(
+                topics,
+                status_queue=events.status_queue,
+                status_ttl_days=events.status_ttl_days,
+                history_limit=events.history_limit,
+                log_retention_days=events.log_retention_days,
+            )
         self.smtp_users = [self._smtp_user(user) for user in target.smtp_users]
         self.dedicated_ip_pools: DedicatedIpPools | None = None
         if target.dedicated_ip_pools:
