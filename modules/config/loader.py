@@ -6,16 +6,14 @@ first; cross-references (a domain's account and regions) are checked once every 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from types import MappingProxyType
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from modules.config.configuration_sets import parse_configuration_set, resolve_configuration_sets
 from modules.config.dedicated_ip_pools import parse_dedicated_ip_pool, resolve_dedicated_ip_pools
+from modules.config.domains import check_tags, freeze, matches, parse_domain, resolve_domain
 from modules.config.events import parse_events, unused_events_blocks
 from modules.config.hcl import ConfigError, Invalid, Node, parse_file
 from modules.config.model import (
@@ -44,27 +42,23 @@ from modules.config.tenants import (
     resolve_multi_region_endpoint,
     resolve_tenant,
 )
-from modules.identity.props import (
-    DKIM_KEY_LENGTHS,
-    DMARC_ALIGNMENTS,
-    DMARC_POLICIES,
-    MX_FAILURE_BEHAVIOURS,
-    Dkim,
-    Dmarc,
-    MailFrom,
-    validate_domain_name,
-)
 
 T = TypeVar("T")
 
+
+class _OfAccount(Protocol):
+    @property
+    def account(self) -> str: ...
+
+
+A = TypeVar("A", bound=_OfAccount)
+
 ACCOUNT_ID = r"[0-9]{12}"
 ROLE_ARN = r"arn:aws(?:-cn|-us-gov)?:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}"
-HOSTED_ZONE_ID = r"Z[A-Z0-9]{1,31}"
 TOP_LEVEL = (
     "environment", "tags", "backend", "account", "domain", "slice", "configuration_set", "tenant",
     "multi_region_endpoint", "smtp_user", "dedicated_ip_pool",
 )  # fmt: skip
-_DEFAULT_MAIL_FROM: MailFrom | None = MailFrom()  # no mail_from block: bounce.<domain>
 
 
 def load_env(directory: str | Path, *, display_root: str | Path | None = None) -> EnvConfig:
@@ -153,7 +147,7 @@ class _Loader:
         environment = self._environment()
         tags_node, tags_value = self.tags or (self.nodes[0], None)
         tags = tags_value or {}
-        self.collect(partial(_check_tags, tags_node, tags, "tags"))
+        self.collect(partial(check_tags, tags_node, tags, "tags"))
         if not any(n.has("account") for n in self.nodes):
             self.problems.append(f"{self.nodes[0].file}: account: at least one account block is required")
         domains = self._resolve_domains()
@@ -185,7 +179,7 @@ class _Loader:
             multi_region_endpoints=tuple(endpoints),
             smtp_users=tuple(smtp_users),
             backend=self.backend or Backend(),
-            tags=_freeze(tags),
+            tags=freeze(tags),
         )
 
     def _settings(self, node: Node) -> None:
@@ -228,42 +222,45 @@ class _Loader:
                 )
                 continue
             self.domain_files[label] = body.file
-            domain = self.collect(partial(_domain, label, body))
+            domain = self.collect(partial(parse_domain, label, body))
             if domain is not None:
                 self.domains.append(domain)
 
-    def _slices(self, node: Node) -> None:
-        for label, body in self.collect(partial(_labelled, node, "slice", "name")) or []:
-            if label in self.slice_files:
-                first = self.slice_files[label]
-                self.problems.append(str(body.fail(None, f"declared twice (first in {first})")))
+    def _unique(
+        self, node: Node, key: str, files: dict[str, str], parse: Callable[[str, Node], T]
+    ) -> list[T]:
+        """The ``key "<name>" { ... }`` blocks of a file that parse; a name may be declared once
+        in the environment (``files``: name → file of its first block, valid or not)."""
+        parsed: list[T] = []
+        for label, body in self.collect(partial(_labelled, node, key, "name")) or []:
+            if label in files:
+                self.problems.append(str(body.fail(None, f"declared twice (first in {files[label]})")))
                 continue
-            self.slice_files[label] = body.file
-            checked = self.collect(partial(parse_slice, label, body))
+            files[label] = body.file
+            checked = self.collect(partial(parse, label, body))
             if checked is not None:
-                self.slices.append(checked)
+                parsed.append(checked)
+        return parsed
+
+    def _on_readable_accounts(self, items: list[A]) -> list[A]:
+        """Blocks of a broken (or unreadable) account would only repeat that account's problem."""
+        known = {a.alias for a in self.accounts}
+        return [
+            i
+            for i in items
+            if i.account not in self.broken_accounts and (self.accounts_complete or i.account in known)
+        ]
+
+    def _slices(self, node: Node) -> None:
+        self.slices += self._unique(node, "slice", self.slice_files, parse_slice)
 
     def _pools(self, node: Node) -> None:
-        for label, body in self.collect(partial(_labelled, node, "dedicated_ip_pool", "name")) or []:
-            if label in self.pool_files:
-                self.problems.append(
-                    str(body.fail(None, f"declared twice (first in {self.pool_files[label]})"))
-                )
-                continue
-            self.pool_files[label] = body.file
-            pool = self.collect(partial(parse_dedicated_ip_pool, label, body))
-            if pool is not None:
-                self.pools.append(pool)
+        self.pools += self._unique(node, "dedicated_ip_pool", self.pool_files, parse_dedicated_ip_pool)
 
     def _resolve_pools(
         self, slices: list[Slice], configuration_sets: list[ConfigurationSet]
     ) -> list[DedicatedIpPool]:
-        known = {a.alias for a in self.accounts}
-        candidates = [
-            p
-            for p in self.pools
-            if p.account not in self.broken_accounts and (self.accounts_complete or p.account in known)
-        ]
+        candidates = self._on_readable_accounts(self.pools)
         resolved, problems = resolve_dedicated_ip_pools(
             candidates,
             accounts=self.accounts,
@@ -287,12 +284,7 @@ class _Loader:
     def _resolve_configuration_sets(
         self, domains: list[Domain], slices: list[Slice]
     ) -> list[ConfigurationSet]:
-        known = {a.alias for a in self.accounts}
-        candidates = [
-            c
-            for c in self.configuration_sets
-            if c.account not in self.broken_accounts and (self.accounts_complete or c.account in known)
-        ]
+        candidates = self._on_readable_accounts(self.configuration_sets)
         broken = self.broken_configuration_sets | {
             c.name for c in self.configuration_sets if c not in candidates
         }
@@ -303,15 +295,7 @@ class _Loader:
         return resolved
 
     def _smtp_users(self, node: Node) -> None:
-        for label, body in self.collect(partial(_labelled, node, "smtp_user", "name")) or []:
-            if label in self.smtp_user_files:
-                first = self.smtp_user_files[label]
-                self.problems.append(str(body.fail(None, f"declared twice (first in {first})")))
-                continue
-            self.smtp_user_files[label] = body.file
-            checked = self.collect(partial(parse_smtp_user, label, body))
-            if checked is not None:
-                self.smtp_users.append(checked)
+        self.smtp_users += self._unique(node, "smtp_user", self.smtp_user_files, parse_smtp_user)
 
     def _backend(self, node: Node) -> None:
         for label, body in self.collect(partial(_labelled, node, "backend", "local|s3")) or []:
@@ -327,38 +311,23 @@ class _Loader:
             tenant = self.collect(partial(parse_tenant, label, body))
             if tenant is not None:
                 self.tenants.append(tenant)
-        for label, body in self.collect(partial(_labelled, node, "multi_region_endpoint", "name")) or []:
-            if label in self.endpoint_files:
-                self.problems.append(
-                    str(body.fail(None, f"declared twice (first in {self.endpoint_files[label]})"))
-                )
-                continue
-            self.endpoint_files[label] = body.file
-            endpoint = self.collect(partial(parse_multi_region_endpoint, label, body))
-            if endpoint is not None:
-                self.endpoints.append(endpoint)
+        self.endpoints += self._unique(
+            node, "multi_region_endpoint", self.endpoint_files, parse_multi_region_endpoint
+        )
 
     def _resolve_tenants_and_endpoints(
         self, domains: list[Domain], configuration_sets: list[ConfigurationSet]
     ) -> tuple[list[Tenant], list[MultiRegionEndpoint]]:
-        """Blocks of a broken (or unreadable) account would only repeat that account's problem."""
-        known = {a.alias for a in self.accounts}
-
-        def wanted(account: str) -> bool:
-            return account not in self.broken_accounts and (self.accounts_complete or account in known)
-
         sets = {(c.account, c.region, c.name) for c in configuration_sets}
         # a set whose block is broken was reported already: do not report it again as missing
         sets |= {(t.account, t.region, n) for t in self.tenants for n in self.broken_configuration_sets}
         tenants = [
             self.collect(partial(resolve_tenant, t, self.accounts, domains, sets))
-            for t in self.tenants
-            if wanted(t.account)
+            for t in self._on_readable_accounts(self.tenants)
         ]
         endpoints = [
             self.collect(partial(resolve_multi_region_endpoint, e, self.accounts, domains))
-            for e in self.endpoints
-            if wanted(e.account)
+            for e in self._on_readable_accounts(self.endpoints)
         ]
         resolved = [t for t in tenants if t is not None]
         self.problems.extend(check_unique_tenants(resolved))
@@ -373,19 +342,13 @@ class _Loader:
                 self.accounts_complete or domain.account in known
             ):
                 continue
-            checked = self.collect(partial(_resolve_domain, domain, self.accounts))
+            checked = self.collect(partial(resolve_domain, domain, self.accounts))
             if checked is not None:
                 resolved.append(checked)
         return resolved
 
     def _resolve_slices(self, domains: list[Domain], environment: str | None) -> list[Slice]:
-        # Slices of a broken (or unreadable) account would only repeat that account's problem.
-        known = {a.alias for a in self.accounts}
-        candidates = [
-            s
-            for s in self.slices
-            if s.account not in self.broken_accounts and (self.accounts_complete or s.account in known)
-        ]
+        candidates = self._on_readable_accounts(self.slices)
         resolved, problems = resolve_slices(
             candidates,
             accounts=self.accounts,
@@ -398,13 +361,7 @@ class _Loader:
         return resolved
 
     def _resolve_smtp_users(self, domains: list[Domain], environment: str | None) -> list[SmtpUser]:
-        # Users of a broken (or unreadable) account would only repeat that account's problem.
-        known = {a.alias for a in self.accounts}
-        candidates = [
-            u
-            for u in self.smtp_users
-            if u.account not in self.broken_accounts and (self.accounts_complete or u.account in known)
-        ]
+        candidates = self._on_readable_accounts(self.smtp_users)
         resolved, problems = resolve_smtp_users(
             candidates,
             accounts=self.accounts,
@@ -423,7 +380,7 @@ class _Loader:
                     f'{node.file}: environment: is required (environment = "{self.directory.name}")'
                 )
             return None
-        if not _matches(NAME, name):
+        if not matches(NAME, name):
             self.problems.append(str(node.fail("environment", f'expected {NAME_HINT}, got "{name}"')))
         elif name != self.directory.name:
             folder = f"envs/{self.directory.name}/"
@@ -437,24 +394,8 @@ def _labelled(node: Node, key: str, noun: str) -> list[tuple[str, Node]]:
     return list(node.labelled_blocks(key, noun))
 
 
-def _matches(pattern: str, value: str) -> bool:
-    return re.fullmatch(pattern, value) is not None
-
-
-def _freeze(mapping: dict[str, str]) -> MappingProxyType[str, str]:
-    return MappingProxyType(dict(mapping))
-
-
-def _check_tags(node: Node, tags: dict[str, str], key: str) -> None:
-    for name, value in tags.items():
-        if not 1 <= len(name) <= 128 or name.lower().startswith("aws:"):
-            raise node.fail(f"{key}.{name}", "tag keys are 1-128 characters and may not start with aws:")
-        if len(value) > 256:
-            raise node.fail(f"{key}.{name}", f"tag values are at most 256 characters, got {len(value)}")
-
-
 def _account(alias: str, node: Node) -> Account:
-    if not _matches(NAME, alias):
+    if not matches(NAME, alias):
         raise node.fail(None, f"account alias must be {NAME_HINT}")
     account_id = node.req_str("id", pattern=ACCOUNT_ID, hint="a 12-digit AWS account id")
     role_arn = node.str("role_arn", pattern=ROLE_ARN, hint="an IAM role ARN (arn:aws:iam::<id>:role/<name>)")
@@ -508,110 +449,6 @@ def _heartbeat(region: Node) -> HeartbeatSettings:
     return HeartbeatSettings(enabled=enabled, headroom=headroom)
 
 
-def _domain(name: str, node: Node) -> Domain:
-    try:
-        validate_domain_name(name)
-    except ValueError as exc:
-        raise node.fail(None, str(exc)) from None
-    account = node.req_str("account", hint="the alias of an account block")
-    regions = node.str_list("regions")
-    if regions == ():
-        raise node.fail(
-            "regions", "expected at least one region; leave regions out for every region of the account"
-        )
-    hosted_zone_id = node.str(
-        "hosted_zone_id",
-        pattern=HOSTED_ZONE_ID,
-        hint="a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ",
-    )
-    dns = node.str("dns", choices=("route53", "external"))
-    if hosted_zone_id is not None and dns == "external":
-        raise node.fail("dns", 'hosted_zone_id and dns = "external" are both set; choose one')
-    if hosted_zone_id is None and dns != "external":
-        raise node.fail(
-            "hosted_zone_id", 'is required unless dns = "external" (records then become a zone-file output)'
-        )
-    domain = Domain(
-        name=name,
-        account=account,
-        regions=regions or (),
-        source=node.file,
-        hosted_zone_id=hosted_zone_id,
-        dkim=_sub(node, "dkim", _dkim, Dkim()),
-        mail_from=_sub(node, "mail_from", _mail_from, _DEFAULT_MAIL_FROM),
-        dmarc=_sub(node, "dmarc", _dmarc, Dmarc()),
-        configuration_set=node.str(
-            "configuration_set", pattern=r"[A-Za-z0-9_-]{1,64}", hint="a configuration set name"
-        ),
-        dns_ttl_seconds=node.int("dns_ttl_seconds", default=600, minimum=60, maximum=86400),
-        tags=_freeze(node.str_map("tags")),
-    )
-    _check_tags(node, dict(domain.tags), "tags")
-    node.finish()
-    return domain
-
-
-def _sub(node: Node, key: str, build: Callable[[Node], T], default: T) -> T:
-    body = node.block(key)
-    if body is None:
-        return default
-    try:
-        value = build(body)
-    except ValueError as exc:
-        # The value types' messages start with the field they are about: point the key path there.
-        field, _, rest = str(exc).partition(" ")
-        if body.has(field):
-            raise body.fail(field, rest) from None
-        raise body.fail(None, str(exc)) from None
-    body.finish()
-    return value
-
-
-def _dkim(node: Node) -> Dkim:
-    if any(node.has(key) for key in ("selector", "private_key_secret", "public_key")):
-        dkim = Dkim.byo(
-            selector=node.req_str("selector", hint="BYODKIM: the DNS label of <selector>._domainkey"),
-            private_key_secret=node.req_str("private_key_secret", hint="Secrets Manager secret name or ARN"),
-            public_key=node.str("public_key"),
-        )
-        if node.has("signing_key_length"):
-            raise node.fail("signing_key_length", "is for Easy DKIM; BYODKIM uses the key you bring")
-        # The key passes through Terraform state on its way to SES: make that a decision.
-        if not node.bool("allow_private_key_in_state", default=False):
-            raise node.fail(
-                "allow_private_key_in_state",
-                "BYODKIM hands the private key to Terraform, so it is stored in state; set it to true "
-                "once your state is encrypted and access-controlled, or use Easy DKIM",
-            )
-        return dkim
-    length = node.str("signing_key_length", default="RSA_2048_BIT", choices=DKIM_KEY_LENGTHS)
-    return Dkim.easy(length or "RSA_2048_BIT")
-
-
-def _mail_from(node: Node) -> MailFrom | None:
-    enabled = node.bool("enabled", default=True)
-    mail_from = MailFrom(
-        subdomain=node.str("subdomain", default="bounce") or "bounce",
-        behavior_on_mx_failure=node.str(
-            "behavior_on_mx_failure", default="USE_DEFAULT_VALUE", choices=MX_FAILURE_BEHAVIOURS
-        )
-        or "",
-    )
-    return mail_from if enabled else None
-
-
-def _dmarc(node: Node) -> Dmarc:
-    return Dmarc(
-        policy=node.str("policy", default="none", choices=DMARC_POLICIES) or "none",
-        subdomain_policy=node.str("subdomain_policy", choices=DMARC_POLICIES),
-        pct=node.int("pct", default=100, minimum=0, maximum=100),
-        rua=node.str_list("rua") or (),
-        ruf=node.str_list("ruf") or (),
-        adkim=node.str("adkim", default="r", choices=DMARC_ALIGNMENTS) or "r",
-        aspf=node.str("aspf", default="r", choices=DMARC_ALIGNMENTS) or "r",
-    )
-
-
 def _backend(kind: str, node: Node) -> Backend:
     if kind == "local":
         node.finish()
@@ -634,26 +471,9 @@ def _backend(kind: str, node: Node) -> Backend:
         use_lockfile=node.bool("use_lockfile", default=True),
         dynamodb_table=node.str("dynamodb_table"),
     )
-    if backend.region not in SES_REGIONS and not _matches(
+    if backend.region not in SES_REGIONS and not matches(
         r"[a-z]{2}(-gov)?-[a-z]+-[0-9]", backend.region or ""
     ):
         raise node.fail("region", f'"{backend.region}" is not an AWS region')
     node.finish()
     return backend
-
-
-def _resolve_domain(domain: Domain, accounts: list[Account]) -> Domain:
-    where = f'{domain.source}: domain "{domain.name}"'
-    account = next((a for a in accounts if a.alias == domain.account), None)
-    if account is None:
-        known = ", ".join(a.alias for a in accounts) or "none declared"
-        raise Invalid(f'{where}.account: no account "{domain.account}" (accounts: {known})')
-    declared = [r.name for r in account.regions]
-    for region in domain.regions:
-        if region not in declared:
-            raise Invalid(
-                f'{where}.regions: account "{account.alias}" has no region "{region}" '
-                f"(declared: {', '.join(declared)})"
-            )
-    # Default: every region the account declares.
-    return domain if domain.regions else replace(domain, regions=tuple(declared))
