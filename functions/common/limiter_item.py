@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import math
 from collections.abc import Sequence
+
+from functions.common.dynamodb import DynamoDbClient, conditional_check_item, number_value
 
 Entry = tuple[int, int]
 """One grant in the log: (time in epoch milliseconds, recipients)."""
@@ -82,3 +85,43 @@ def booked_ahead(entries: Sequence[Entry], now_ms: int, window_ms: int = 1000) -
         return prefix[bisect.bisect_right(times, end)] - prefix[bisect.bisect_right(times, end - window_ms)]
 
     return max(window_sum(end) for end in [now_ms, *(t for t in times if t > now_ms)])
+
+
+LIMITER_TTL_SECONDS = 86400
+"""How long a limiter item outlives its last use (``expires_at``: TTL, epoch seconds)."""
+
+
+def write_pause(
+    client: DynamoDbClient, table: str, slice_name: str, *, until: float, reason: str,
+    ttl_seconds: int = LIMITER_TTL_SECONDS,
+) -> bool:  # fmt: skip
+    """Pause the slice (``paused_until`` / ``paused_reason``) unless a pause at least as long is
+    set; True if written. The write bumps ``version``, so a sender whose reservation read the item
+    before the pause loses its write race, reads the pause and refuses. Used by the senders
+    (SendingPaused) and the reputation breaker."""
+    try:
+        client.update_item(
+            TableName=table,
+            Key={"pk": {"S": f"limiter#{slice_name}"}},
+            UpdateExpression=(
+                "SET #paused_until = :until, #paused_reason = :reason, #expires_at = :ttl ADD #version :one"
+            ),
+            ConditionExpression="attribute_not_exists(#paused_until) OR #paused_until < :until",
+            ExpressionAttributeNames={
+                "#paused_until": "paused_until",
+                "#paused_reason": "paused_reason",
+                "#expires_at": "expires_at",
+                "#version": "version",
+            },
+            ExpressionAttributeValues={
+                ":until": number_value(until),
+                ":reason": {"S": reason},
+                ":ttl": number_value(math.ceil(until) + ttl_seconds),
+                ":one": {"N": "1"},
+            },
+        )
+    except Exception as exc:
+        if conditional_check_item(exc) is None:
+            raise
+        return False  # a pause at least as long is in force already
+    return True

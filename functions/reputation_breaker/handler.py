@@ -18,18 +18,17 @@ dead-letter target, the alarm topic) see it.
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from functions.common.clock import Clock, SystemClock
-from functions.common.dynamodb import DynamoDbClient, conditional_check_item, number_value
+from functions.common.dynamodb import DynamoDbClient
+from functions.common.limiter_item import write_pause
 from functions.common.log import log
 
 DEFAULT_PAUSE_SECONDS = 30 * 86400  # a backstop only: an operator resumes (README runbook)
-LIMITER_TTL_SECONDS = 86400  # the limiter's own expires_at margin (functions/sender/limiter.py)
 REASON_PREFIX = "REPUTATION_BREAKER"
 
 
@@ -81,32 +80,7 @@ class BreakerDeps:
 
 def pause_slice(client: DynamoDbClient, table: str, slice_name: str, *, until: float, reason: str) -> bool:
     """Write a pause into the slice's limiter item unless a later one is set; True if written."""
-    try:
-        client.update_item(
-            TableName=table,
-            Key={"pk": {"S": f"limiter#{slice_name}"}},
-            UpdateExpression=(
-                "SET #paused_until = :until, #paused_reason = :reason, #expires_at = :ttl ADD #version :one"
-            ),
-            ConditionExpression="attribute_not_exists(#paused_until) OR #paused_until < :until",
-            ExpressionAttributeNames={
-                "#paused_until": "paused_until",
-                "#paused_reason": "paused_reason",
-                "#expires_at": "expires_at",
-                "#version": "version",
-            },
-            ExpressionAttributeValues={
-                ":until": number_value(until),
-                ":reason": {"S": reason},
-                ":ttl": number_value(math.ceil(until) + LIMITER_TTL_SECONDS),
-                ":one": {"N": "1"},
-            },
-        )
-    except Exception as exc:
-        if conditional_check_item(exc) is None:
-            raise
-        return False  # a pause at least as long is in force already
-    return True
+    return write_pause(client, table, slice_name, until=until, reason=reason)
 
 
 def handle(event: Mapping[str, Any], deps: BreakerDeps, config: BreakerConfig) -> dict[str, Any]:

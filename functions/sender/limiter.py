@@ -69,6 +69,7 @@ from functions.common.limiter_item import (  # re-exported: the limiter's public
     decode_log,
     encode_log,
     to_ms,
+    write_pause,
 )
 from functions.common.log import log
 from functions.sender.ports import Reservation
@@ -395,35 +396,8 @@ class DynamoDbLimiter:
         return Reservation(False, self.conflict_wait_seconds)
 
     def pause(self, until: float, reason: str) -> None:
-        """Set ``paused_until`` / ``paused_reason`` unless a later pause is already set.
-
-        The write also bumps ``version``, so a reservation that read the item before the pause
-        loses its write race, reads the pause and refuses.
-        """
-        try:
-            self.client.update_item(
-                TableName=self.table_name,
-                Key=self._key(),
-                UpdateExpression=(
-                    "SET #paused_until = :until, #paused_reason = :reason, #expires_at = :ttl "
-                    "ADD #version :one"
-                ),
-                ConditionExpression="attribute_not_exists(#paused_until) OR #paused_until < :until",
-                ExpressionAttributeNames={
-                    "#paused_until": "paused_until",
-                    "#paused_reason": "paused_reason",
-                    "#expires_at": "expires_at",
-                    "#version": "version",
-                },
-                ExpressionAttributeValues={
-                    ":until": number_value(until),
-                    ":reason": {"S": reason},
-                    ":ttl": number_value(math.ceil(until) + self.ttl_seconds),
-                    ":one": {"N": "1"},
-                },
-            )
-        except Exception as exc:
-            if conditional_check_item(exc) is None:
-                raise
-            return  # a pause at least as long is already in force
-        log("limiter_paused", slice=self.slice_name, paused_until=until, reason=reason)
+        """Set ``paused_until`` / ``paused_reason`` unless a later pause is already set (see
+        :func:`functions.common.limiter_item.write_pause`)."""
+        if write_pause(self.client, self.table_name, self.slice_name, until=until, reason=reason,
+                       ttl_seconds=self.ttl_seconds):  # fmt: skip
+            log("limiter_paused", slice=self.slice_name, paused_until=until, reason=reason)
