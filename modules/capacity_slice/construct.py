@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from cdktn import Fn, TerraformOutput
-from cdktn_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 from cdktn_provider_aws.lambda_event_source_mapping import (
     LambdaEventSourceMapping,
     LambdaEventSourceMappingScalingConfig,
@@ -14,6 +14,7 @@ from cdktn_provider_aws.sqs_queue import SqsQueue
 from cdktn_provider_aws.sqs_queue_redrive_allow_policy import SqsQueueRedriveAllowPolicy
 from constructs import Construct
 
+from modules.alarms import metric_alarm
 from modules.capacity_slice.foundation import SendingFoundation
 from modules.capacity_slice.policies import sender_policy_json
 from modules.capacity_slice.props import LANES, METRICS_NAMESPACE, CapacitySliceProps
@@ -23,7 +24,6 @@ from modules.lambda_asset.props import PythonFunctionProps
 SENDER_JOB = "sender"
 LANE_RETENTION_SECONDS = 4 * 24 * 3600  # SQS default, stated: the DLQ must keep messages longer
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # the SQS maximum
-ALARM_PERIOD_SECONDS = 60
 # Built-in checkov checks that do not apply to the sender, with the reason (README: "checkov skips").
 SENDER_CHECKOV_SKIPS = {
     "CKV_AWS_117": "The sender calls only AWS APIs (SQS, SES, DynamoDB, KMS, CloudWatch); a VPC adds "
@@ -227,27 +227,9 @@ class CapacitySlice(Construct):
             tags=self.tags,
         )
 
-    def _alarm(self, part: str, *, description: str, namespace: str, metric: str, statistic: str,
-               dimensions: dict[str, str], threshold: float) -> None:  # fmt: skip
-        topic = self.foundation.alarm_topic_arn
-        CloudwatchMetricAlarm(
-            self,
-            f"alarm_{part}",
-            alarm_name=f"{self.props.prefix}-{part.replace('_', '-')}",
-            alarm_description=description,
-            namespace=namespace,
-            metric_name=metric,
-            dimensions=dimensions,
-            statistic=statistic,
-            period=ALARM_PERIOD_SECONDS,
-            evaluation_periods=1,
-            threshold=threshold,
-            comparison_operator="GreaterThanOrEqualToThreshold",
-            treat_missing_data="notBreaching",
-            alarm_actions=[topic],
-            ok_actions=[topic],
-            tags=self.tags,
-        ).override_logical_id(f"{self.slug}_{part}")
+    def _alarm(self, part: str, **fields: Any) -> None:
+        metric_alarm(self, part, name_prefix=self.props.prefix, logical_prefix=self.slug,
+                     topic_arn=self.foundation.alarm_topic_arn, tags=self.tags, **fields)  # fmt: skip
 
     def _alarms(self) -> None:
         props, name = self.props, self.props.name

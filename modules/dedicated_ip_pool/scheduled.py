@@ -17,6 +17,7 @@ from cdktn_provider_aws.scheduler_schedule import (
 )
 from constructs import Construct
 
+from modules.alarms import metric_alarm
 from modules.capacity_slice.construct import SENDER_CHECKOV_SKIPS
 from modules.checks import partition
 from modules.lambda_asset.construct import PythonFunction
@@ -116,29 +117,8 @@ def schedule_function(
 
 
 def alarm(
-    scope: Construct, part: str, *, name: str, slug: str, topic_arn: str, description: str,
-    namespace: str, metric: str, dimensions: dict[str, str], period: int, statistic: str = "Sum",
-    comparison: str = "GreaterThanOrEqualToThreshold", periods: int = 1, missing: str = "notBreaching",
-    tags: dict[str, str],
-) -> CloudwatchMetricAlarm:  # fmt: skip
-    created = CloudwatchMetricAlarm(
-        scope,
-        f"alarm_{part}",
-        alarm_name=f"{name}-{part.replace('_', '-')}",
-        alarm_description=description,
-        namespace=namespace,
-        metric_name=metric,
-        dimensions=dimensions,
-        statistic=statistic,
-        period=period,
-        evaluation_periods=periods,
-        datapoints_to_alarm=periods,
-        threshold=1,
-        comparison_operator=comparison,
-        treat_missing_data=missing,
-        alarm_actions=[topic_arn],
-        ok_actions=[topic_arn],
-        tags=tags,
+    scope: Construct, part: str, *, name: str, slug: str, topic_arn: str, tags: dict[str, str], **fields: Any
+) -> CloudwatchMetricAlarm:
+    return metric_alarm(
+        scope, part, name_prefix=name, logical_prefix=slug, topic_arn=topic_arn, tags=tags, **fields
     )
-    created.override_logical_id(f"{slug}_{part}")
-    return created

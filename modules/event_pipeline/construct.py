@@ -4,9 +4,9 @@ the status table, the optional status queue, and an alarm on malformed input."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from cdktn import TerraformOutput
-from cdktn_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 from cdktn_provider_aws.dynamodb_table import (
     DynamodbTable,
     DynamodbTableAttribute,
@@ -22,6 +22,7 @@ from cdktn_provider_aws.sqs_queue import SqsQueue
 from cdktn_provider_aws.sqs_queue_policy import SqsQueuePolicy
 from constructs import Construct
 
+from modules.alarms import metric_alarm
 from modules.capacity_slice.construct import SENDER_CHECKOV_SKIPS
 from modules.event_pipeline.policies import (
     dlq_policy_json,
@@ -209,27 +210,10 @@ class EventPipeline(Construct):
             depends_on=[permission],
         ).override_logical_id(f"event_logger_{index}")
 
-    def _alarm(self, part: str, *, description: str, namespace: str, metric: str, statistic: str,
-               dimensions: dict[str, str], threshold: int) -> None:  # fmt: skip
-        topic = self.props.alarm_topic_arn
-        CloudwatchMetricAlarm(
-            self,
-            f"alarm_{part}",
-            alarm_name=f"{self.props.name}-{part.replace('_', '-')}",
-            alarm_description=description,
-            namespace=namespace,
-            metric_name=metric,
-            dimensions=dimensions or None,
-            statistic=statistic,
-            period=ALARM_PERIOD_SECONDS,
-            evaluation_periods=1,
-            threshold=threshold,
-            comparison_operator="GreaterThanOrEqualToThreshold",
-            treat_missing_data="notBreaching",
-            alarm_actions=[topic] if topic else None,
-            ok_actions=[topic] if topic else None,
-            tags=self.tags,
-        ).override_logical_id(f"event_{part}")
+    def _alarm(self, part: str, **fields: Any) -> None:
+        metric_alarm(self, part, name_prefix=self.props.name, logical_prefix="event",
+                     period=ALARM_PERIOD_SECONDS, topic_arn=self.props.alarm_topic_arn, tags=self.tags,
+                     **fields)  # fmt: skip
 
     def _alarms(self) -> None:
         env = self.props.environment

@@ -7,7 +7,6 @@ from typing import Any
 
 from cdktn import TerraformOutput
 from cdktn_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
-from cdktn_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 from cdktn_provider_aws.iam_role import IamRole
 from cdktn_provider_aws.iam_role_policy import IamRolePolicy
 from cdktn_provider_aws.scheduler_schedule import (
@@ -23,13 +22,13 @@ from cdktn_provider_aws.sfn_state_machine import (
 )
 from constructs import Construct
 
+from modules.alarms import metric_alarm
 from modules.capacity_slice.construct import SENDER_CHECKOV_SKIPS
 from modules.capacity_slice.foundation import SendingFoundation
 from modules.heartbeat.props import HEARTBEAT_JOB, HeartbeatProps
 from modules.lambda_asset.construct import PythonFunction
 from modules.lambda_asset.props import PythonFunctionProps, check_no_wildcard_actions
 
-ALARM_PERIOD_SECONDS = 60
 # Wait until the next whole multiple of the tick: "2026-03-01T12:01:37Z" (no fraction, RFC 3339).
 TIMESTAMP_PICTURE = "[Y0001]-[M01]-[D01]T[H01]:[m01]:[s01]Z"
 # The sender's two skips, for the same reasons (README: "checkov skips"), and CKV_AWS_116.
@@ -422,29 +421,9 @@ class Heartbeat(Construct):
         )
         self.schedule.override_logical_id("heartbeat")
 
-    def _alarm(self, part: str, *, description: str, namespace: str, metric: str,
-               dimensions: dict[str, str], comparison: str = "GreaterThanOrEqualToThreshold",
-               periods: int = 1, missing: str = "notBreaching") -> None:  # fmt: skip
-        topic = self.foundation.alarm_topic_arn
-        CloudwatchMetricAlarm(
-            self,
-            f"alarm_{part}",
-            alarm_name=f"{self.props.name}-{part.replace('_', '-')}",
-            alarm_description=description,
-            namespace=namespace,
-            metric_name=metric,
-            dimensions=dimensions,
-            statistic="Sum",
-            period=ALARM_PERIOD_SECONDS,
-            evaluation_periods=periods,
-            datapoints_to_alarm=periods,
-            threshold=1,
-            comparison_operator=comparison,
-            treat_missing_data=missing,
-            alarm_actions=[topic],
-            ok_actions=[topic],
-            tags=self.tags,
-        ).override_logical_id(f"heartbeat_{part}")
+    def _alarm(self, part: str, **fields: Any) -> None:
+        metric_alarm(self, part, name_prefix=self.props.name, logical_prefix="heartbeat",
+                     topic_arn=self.foundation.alarm_topic_arn, tags=self.tags, **fields)  # fmt: skip
 
     def _alarms(self) -> None:
         env = self.props.environment
