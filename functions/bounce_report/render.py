@@ -196,7 +196,8 @@ def _failures_table(report: Report) -> str:
     kinds = ", ".join(f"{escape(k)}: {n:,}" for k, n in report.reasons().most_common())
     rows = "".join(
         f"<tr><td>{escape(f.recipient)}</td><td>{escape(f.slice)}</td><td>{escape(f.configuration_set)}</td>"
-        f'<td>{escape(f.state)}</td><td class="why">{escape(f.why)}</td><td class="when">{escape(_when(f.at))}</td></tr>'
+        f'<td>{escape(f.state)}</td><td class="why">{escape(f.why)}</td>'
+        f'<td class="when">{escape(_when(f.at))}</td></tr>'
         for f in failures[:HTML_FAILURE_ROWS]
     )
     shown = min(len(failures), HTML_FAILURE_ROWS)
