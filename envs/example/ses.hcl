@@ -77,6 +77,13 @@ slice "at-de" {
   rate_per_second   = 60
   from_domains      = ["news.example.at"]
   configuration_set = "transactional" # named in every send: its events, alarms and breaker apply
+  # Shadow copy of every mail (a BCC counted against the rate; at most 49 other recipients):
+  # SES receives it on a domain you declare for it and stores it encrypted in S3. Needs a real
+  # receiving domain; envs/multi-region has one switched on (modules/shadow_archive/README.md).
+  # archive {
+  #   address                   = "archive@archive.example.at"
+  #   activate_receipt_rule_set = true # the one active rule set of the account-region
+  # }
   # max_receive_count      = 5               # receives before the DLQ
   # sender_max_concurrency = 5               # per lane
   # batch_size             = 10
@@ -158,3 +165,18 @@ smtp_user "legacy-crm" {
 #   region  = "eu-central-1"
 #   domains = ["news.example.at"]
 # }
+
+# The weekly bounce report: every Monday a Lambda reads the week's mail from the status table and
+# writes report.html (for people), summary.csv and failures.csv into an encrypted S3 bucket
+# (output bounce_report_bucket_name); the mail below carries the totals and a console link.
+# See modules/bounce_report/README.md.
+bounce_report {
+  schedule       = "cron(0 6 ? * MON *)" # EventBridge Scheduler, in timezone
+  timezone       = "Europe/Vienna"
+  retention_days = 400 # reports expire after this many days
+
+  mail {
+    from = "reports@news.example.at" # a domain identity in every account-region with a report
+    to   = ["postmaster@example.at"]
+  }
+}

@@ -52,3 +52,13 @@ configuration_set "legacy-crm" {
   region   = "us-east-1"
   external = true
 }
+
+# The weekly bounce report, built in every account-region with a status table (all three here).
+# No mail block: reports stay in each stack's bucket (output bounce_report_bucket_name); a mail's
+# from-domain would have to be an identity in every one of them.
+bounce_report {
+  schedule       = "cron(0 7 ? * MON *)"
+  timezone       = "UTC"
+  retention_days = 731
+  top_domains    = 20
+}

@@ -37,3 +37,16 @@ domain "partner.example.net" {
   dns     = "external"
   tags    = { owner = "partnerships" }
 }
+
+# The receiving domain of slice shop-orders' shadow-copy archive: a subdomain kept for it (its MX
+# points at SES's inbound endpoint, so no person's mail may use it).
+domain "archive.shop.example.com" {
+  account        = "shop"
+  regions        = ["us-east-1"]
+  hosted_zone_id = "Z9876543210ARCHIVE"
+
+  dmarc {
+    policy = "reject"
+    rua    = ["mailto:dmarc-reports@example.com"]
+  }
+}

@@ -30,6 +30,17 @@ slice "shop-orders" {
   max_receive_count      = 3
   sender_max_concurrency = 10
   log_retention_days     = 731
+
+  # Shadow copy: every mail of this slice also goes (BCC) to the archive address, counted against
+  # the rate (and the 50 recipients per message: send at most 49). SES receives the copy on
+  # archive.shop.example.com (MX created in its zone) and stores it encrypted in S3 for 7 years.
+  # Only one receipt rule set can be active per account-region: activating this one deactivates
+  # any other (an existing inbound-mail setup of the shop account in us-east-1 would stop).
+  archive {
+    address                   = "orders@archive.shop.example.com"
+    activate_receipt_rule_set = true
+    retention_days            = 2557
+  }
 }
 
 slice "shop-partner" {

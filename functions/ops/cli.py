@@ -1,8 +1,9 @@
 """``ses-ops``: what operators of the SES platform do every week, as commands.
 
 Exit codes (scripts may rely on them):
-  0  done; for dns-doctor: no check failed (warnings allowed)
-  1  done, and something needs attention: a dns-doctor check failed
+  0  done; for dns-doctor: no check failed (warnings allowed); for smoke-send: every event arrived
+  1  done, and something needs attention: a dns-doctor check failed; a smoke-send event did not
+     arrive in time, or a different one did
   2  bad usage or input (unknown option, bad filter, a journal written for other filters)
   3  AWS or DNS could not answer (credentials, permissions, network, throttled past retries)
   130  interrupted (Ctrl-C); a cleanup's journal is kept: run the same command to resume
@@ -25,6 +26,9 @@ from functions.common.clock import Clock, SystemClock
 from functions.ops.dns import DnsError, Resolver
 from functions.ops.doctor import diagnose
 from functions.ops.progress import ProgressBar
+from functions.ops.smoke import ARRIVED, SIMULATOR, enqueue, wait
+from functions.sender.contract import InvalidMessage
+from functions.sender.idempotency import DynamoDbIdempotencyStore
 from functions.suppression.cleanup import Journal, JournalMismatch, clean
 from functions.suppression.client import PacedClient, Throttled
 from functions.suppression.filters import REASONS, Filters, as_utc
@@ -42,6 +46,7 @@ class Io:
     clock: Clock = field(default_factory=SystemClock)
     sesv2: Callable[[argparse.Namespace], Any] | None = None  # args → sesv2 client
     resolver: Callable[[argparse.Namespace], Resolver] | None = None
+    aws: Callable[[argparse.Namespace, str], Any] | None = None  # (args, service) → boto3 client
 
 
 def _sesv2(args: argparse.Namespace) -> Any:
@@ -137,6 +142,35 @@ def _parser() -> argparse.ArgumentParser:
         "--no-mail-from", action="store_true", help="the domain uses amazonses.com as MAIL FROM"
     )
     doctor.add_argument("--nameserver", help="resolver HOST[:PORT] (default: the first in /etc/resolv.conf)")
+
+    smoke = commands.add_parser(
+        "smoke-send",
+        parents=[common],
+        help="mail SES's mailbox simulator through a slice and wait for its events",
+        description="Enqueues one message per scenario on the slice's queue (the producer contract), then "
+        "follows each: the sender's idempotency record gives the SES message id, the event logger's status "
+        "table the recipient's state. Table and queue names follow the platform's naming from --env.",
+    )
+    smoke.add_argument("--env", required=True, help="environment name (the prefix of every resource name)")
+    smoke.add_argument("--slice", required=True, dest="slice_name", help="the capacity slice to send through")
+    smoke.add_argument(
+        "--from", required=True, dest="from_address", help="sender: an address of the slice's domains"
+    )
+    smoke.add_argument(
+        "--scenario",
+        action="append",
+        default=[],
+        choices=tuple(SIMULATOR),
+        help="repeatable; default: all four",
+    )
+    smoke.add_argument("--lane", default="transactional", choices=("transactional", "bulk"))
+    smoke.add_argument(
+        "--timeout", type=float, default=300.0, help="seconds to wait for events (default 300)"
+    )
+    smoke.add_argument("--interval", type=float, default=5.0, help="seconds between looks (default 5)")
+    smoke.add_argument("--queue-url", help="default: the queue <env>-<slice>-<lane>")
+    smoke.add_argument("--state-table", help="default: <env>-ses-sending-state")
+    smoke.add_argument("--status-table", help="default: <env>-ses-event-status")
     return parser
 
 
@@ -149,11 +183,13 @@ def main(argv: Sequence[str] | None = None, io: Io | None = None) -> int:  # noq
     try:
         if args.command == "dns-doctor":
             return _doctor(args, io)
+        if args.command == "smoke-send":
+            return _smoke(args, io)
         return _suppression(args, io)
     except KeyboardInterrupt:
         print("interrupted; run the same command again to resume", file=io.stderr)
         return EXIT_INTERRUPTED
-    except (ValueError, JournalMismatch) as exc:
+    except (ValueError, JournalMismatch, InvalidMessage) as exc:
         print(f"ses-ops: {exc}", file=io.stderr)
         return EXIT_USAGE
     except (Throttled, DnsError) as exc:
@@ -268,6 +304,61 @@ def _doctor(args: argparse.Namespace, io: Io) -> int:
         failed = sum(c.status == "FAIL" for c in report.checks)
         print(f"{args.domain}: {'healthy' if report.passed else f'{failed} check(s) failed'}", file=io.stdout)
     return EXIT_OK if report.passed else EXIT_ATTENTION
+
+
+def _client(args: argparse.Namespace, service: str) -> Any:
+    import boto3
+
+    return boto3.Session(profile_name=args.profile, region_name=args.region).client(service)
+
+
+def _smoke(args: argparse.Namespace, io: Io) -> int:
+    client = io.aws or _client
+    sqs, dynamodb = client(args, "sqs"), client(args, "dynamodb")
+    queue_url = (
+        args.queue_url or sqs.get_queue_url(QueueName=f"{args.env}-{args.slice_name}-{args.lane}")["QueueUrl"]
+    )
+    state_table = args.state_table or f"{args.env}-ses-sending-state"
+    status_table = args.status_table or f"{args.env}-ses-event-status"
+    scenarios = list(dict.fromkeys(args.scenario)) or list(SIMULATOR)
+    probes = enqueue(sqs, queue_url, from_address=args.from_address, scenarios=scenarios, lane=args.lane)
+    print(
+        f"enqueued {len(probes)} message(s) on {queue_url}; waiting up to {args.timeout:g} s", file=io.stderr
+    )
+    bar = ProgressBar("events", stream=io.stderr, enabled=args.progress)
+    try:
+        wait(
+            probes,
+            store=DynamoDbIdempotencyStore(dynamodb, state_table, args.slice_name),
+            dynamodb=dynamodb,
+            status_table=status_table,
+            clock=io.clock,
+            timeout_seconds=args.timeout,
+            interval_seconds=args.interval,
+            progress=bar.update,
+        )
+    finally:
+        bar.close()
+    passed = all(p.outcome == ARRIVED for p in probes)
+    if args.json:
+        print(
+            json.dumps({"passed": passed, "probes": [p.to_json() for p in probes]}, indent=2), file=io.stdout
+        )
+    else:
+        for p in probes:
+            seen = p.state or ("sent, no event yet" if p.ses_message_id else "not sent yet")
+            print(
+                f"{p.outcome.upper():<10}  {p.scenario:<15}  expected {p.expected:<9}  seen {seen}"
+                f"{'  (' + p.detail + ')' if p.detail else ''}",
+                file=io.stdout,
+            )
+        missing = sum(p.outcome != ARRIVED for p in probes)
+        verdict = "all events arrived" if passed else f"{missing} of {len(probes)} did not arrive as expected"
+        print(
+            f"smoke-send: {verdict}",
+            file=io.stdout,
+        )
+    return EXIT_OK if passed else EXIT_ATTENTION
 
 
 if __name__ == "__main__":

@@ -26,13 +26,15 @@ import os
 import zlib
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from functions.common.clock import Clock, SystemClock
 from functions.common.log import log
 from functions.common.metrics import emit
 from functions.sender.contract import (
+    MAX_RECIPIENTS,
+    Address,
     EmailMessage,
     InvalidMessage,
     ascii_domain,
@@ -52,7 +54,7 @@ from functions.sender.routing import ROUTING_VARIABLES, Route, WarmupRouter
 # What the capacity_slice construct sets and this module reads (a test keeps the two in step).
 ENVIRONMENT_VARIABLES = (
     "SLICE_NAME", "RATE_PER_SECOND", "STATE_TABLE", "DLQ_URL", "QUEUE_URLS", "CONFIGURATION_SET",
-    "ALLOWED_FROM_DOMAINS", "METRICS_NAMESPACE", "MAX_RECEIVE_COUNT", *ROUTING_VARIABLES,
+    "ALLOWED_FROM_DOMAINS", "METRICS_NAMESPACE", "MAX_RECEIVE_COUNT", *ROUTING_VARIABLES, "ARCHIVE_ADDRESS",
 )  # fmt: skip
 MAX_SQS_DELAY_SECONDS = 900
 REQUEUES_ATTRIBUTE = "requeues"
@@ -84,6 +86,8 @@ class SenderConfig:
         max_fault_requeues: rounds of ``max_receive_count`` receives a message may spend on
             recurring faults (5xx, unreachable) before it is dead-lettered with that reason.
             Default 3. Capacity waits (throttling, budget, pauses) have no such limit.
+        archive_address: the slice's shadow-copy archive: added as a BCC to every mail and
+            counted as a recipient (rate, 50-recipient limit). Default - none.
     """
 
     slice_name: str
@@ -101,6 +105,7 @@ class SenderConfig:
     safety_margin_seconds: float = 5.0
     max_fault_requeues: int = 3
     metrics_namespace: str = "SesPlatform"
+    archive_address: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> SenderConfig:
@@ -115,6 +120,7 @@ class SenderConfig:
             allowed_from_domains=frozenset(domains),
             max_receive_count=int(env.get("MAX_RECEIVE_COUNT", "5")),
             metrics_namespace=env.get("METRICS_NAMESPACE", "SesPlatform"),
+            archive_address=env.get("ARCHIVE_ADDRESS") or None,
         )
 
 
@@ -202,6 +208,15 @@ class _Record:
             return self.dead_letter(
                 "FROM_DOMAIN_NOT_ALLOWED", f"{message.from_domain} is not a from-domain of this slice"
             )
+        if self.config.archive_address:
+            archived = with_archive_copy(message, self.config.archive_address)
+            if archived is None:
+                return self.dead_letter(
+                    "TOO_MANY_RECIPIENTS",
+                    f"to/cc/bcc: {message.recipient_count} recipients + the slice's archive copy > "
+                    f"{MAX_RECIPIENTS}; send at most {MAX_RECIPIENTS - 1} per message to this slice",
+                )
+            message = archived
         if self.remaining() < self.config.safety_margin_seconds:
             return self.retry(0, "LAMBDA_TIME_LOW")
         return self.claim_and_send(message)
@@ -377,6 +392,18 @@ class _Record:
     def note(self, event: str, *, level: str = "INFO", **fields: Any) -> None:
         log(event, level=level, slice=self.config.slice_name, message_id=self.id,
             idempotency_key=self.key, **fields)  # fmt: skip
+
+
+def with_archive_copy(message: EmailMessage, archive_address: str) -> EmailMessage | None:
+    """``message`` with the archive address as one more BCC (so the limiter reserves it and SES
+    counts it), unchanged when it already names that address; ``None`` when it would exceed SES's
+    50 recipients per message."""
+    archive = Address(email=archive_address)
+    if any(a.mailbox == archive.mailbox for a in (*message.to, *message.cc, *message.bcc)):
+        return message
+    if message.recipient_count + 1 > MAX_RECIPIENTS:
+        return None
+    return replace(message, bcc=(*message.bcc, archive))
 
 
 def _backoff(job: _Record, config: SenderConfig) -> int:

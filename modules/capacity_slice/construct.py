@@ -223,6 +223,8 @@ class CapacitySlice(Construct):
                 # While the slice warms up a dedicated IP pool (empty otherwise: no routing).
                 "WARMUP_POOL": props.warmup_pool or "",
                 "DEDICATED_CONFIGURATION_SET": props.dedicated_configuration_set or "",
+                # The slice's shadow-copy archive (empty: none); see modules/shadow_archive.
+                "ARCHIVE_ADDRESS": props.archive_address or "",
             },
             tags=self.tags,
         )

@@ -92,6 +92,7 @@ class CapacitySliceProps:
     sender_timeout_seconds: int = 60
     sender_memory_mb: int = 256
     tags: Mapping[str, str] = field(default_factory=dict)
+    archive_address: str | None = None  # shadow copy: a BCC on every mail, counted. Default - none.
 
     def __post_init__(self) -> None:
         check_name("slice name", self.name)

@@ -11,6 +11,8 @@ from functools import partial
 from pathlib import Path
 from typing import Protocol, TypeVar
 
+from modules.config.archive import resolve_archives
+from modules.config.bounce_report import BounceReport, parse_bounce_report, resolve_bounce_report
 from modules.config.configuration_sets import parse_configuration_set, resolve_configuration_sets
 from modules.config.dedicated_ip_pools import parse_dedicated_ip_pool, resolve_dedicated_ip_pools
 from modules.config.domains import check_tags, freeze, matches, parse_domain, resolve_domain
@@ -57,7 +59,7 @@ ACCOUNT_ID = r"[0-9]{12}"
 ROLE_ARN = r"arn:aws(?:-cn|-us-gov)?:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}"
 TOP_LEVEL = (
     "environment", "tags", "backend", "account", "domain", "slice", "configuration_set", "tenant",
-    "multi_region_endpoint", "smtp_user", "dedicated_ip_pool",
+    "multi_region_endpoint", "smtp_user", "dedicated_ip_pool", "bounce_report",
 )  # fmt: skip
 
 
@@ -123,6 +125,7 @@ class _Loader:
         self.tenants: list[Tenant] = []
         self.endpoints: list[MultiRegionEndpoint] = []
         self.endpoint_files: dict[str, str] = {}
+        self.bounce_report: BounceReport | None = None
 
     def collect(self, build: Callable[[], T]) -> T | None:
         try:
@@ -142,6 +145,7 @@ class _Loader:
             self._smtp_users(node)
             self._backend(node)
             self._tenants_and_endpoints(node)
+            self._bounce_report(node)
             self.collect(partial(node.finish, known=TOP_LEVEL))
 
         environment = self._environment()
@@ -164,6 +168,10 @@ class _Loader:
                 self.account_files,
             )
         )  # fmt: skip
+        self.problems.extend(resolve_archives(slices, domains))
+        if self.bounce_report is not None:
+            self.collect(partial(resolve_bounce_report, self.bounce_report, domains=domains,
+                                 configuration_sets=configuration_sets))  # fmt: skip
         if self.problems or environment is None:
             raise ConfigError(self.problems)
         return EnvConfig(
@@ -180,6 +188,7 @@ class _Loader:
             smtp_users=tuple(smtp_users),
             backend=self.backend or Backend(),
             tags=freeze(tags),
+            bounce_report=self.bounce_report,
         )
 
     def _settings(self, node: Node) -> None:
@@ -296,6 +305,20 @@ class _Loader:
 
     def _smtp_users(self, node: Node) -> None:
         self.smtp_users += self._unique(node, "smtp_user", self.smtp_user_files, parse_smtp_user)
+
+    def _bounce_report(self, node: Node) -> None:
+        """``bounce_report { ... }``: optional, in one file only."""
+        if not node.has("bounce_report"):
+            return
+        if self.bounce_report is not None:
+            first = self.bounce_report.source
+            self.problems.append(
+                str(node.fail("bounce_report", f"already set in {first}; one per environment"))
+            )
+            return
+        body = self.collect(partial(node.block, "bounce_report"))
+        if body is not None:
+            self.bounce_report = self.collect(partial(parse_bounce_report, body))
 
     def _backend(self, node: Node) -> None:
         for label, body in self.collect(partial(_labelled, node, "backend", "local|s3")) or []:

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
+from modules.config.archive import Archive
+from modules.config.bounce_report import BounceReport
 from modules.config.tenants import MultiRegionEndpoint, Tenant
 from modules.configuration_set.props import EventDestination, ReputationAlarms
 from modules.identity.props import Dkim, Dmarc, MailFrom
@@ -149,6 +151,8 @@ class Slice:
         dlq_alarm_threshold: visible DLQ messages that raise the alarm. Default 1.
         oldest_message_alarm_seconds: age of a lane's oldest message that raises the alarm.
             Default 300.
+        archive: a shadow copy (BCC) of every mail to an SES-received address, stored in S3.
+            Default - none.
     """
 
     name: str
@@ -164,6 +168,7 @@ class Slice:
     log_retention_days: int = 365
     dlq_alarm_threshold: int = 1
     oldest_message_alarm_seconds: int = 300
+    archive: Archive | None = None
 
 
 # DNSBL zones checked when a pool names none: free for low-volume queries through any resolver.
@@ -338,6 +343,7 @@ class StackTarget:
     # multi-region endpoints whose primary region this is (the stack that creates them)
     multi_region_endpoints: tuple[MultiRegionEndpoint, ...] = ()
     smtp_users: tuple[SmtpUser, ...] = ()  # the SMTP users sending from this account-region
+    bounce_report: BounceReport | None = None  # the env's; built where the stack has a status table
 
     @property
     def name(self) -> str:
@@ -361,6 +367,7 @@ class EnvConfig:
     smtp_users: tuple[SmtpUser, ...] = ()
     backend: Backend = field(default_factory=Backend)
     tags: MappingProxyType[str, str] = field(default_factory=_frozen)
+    bounce_report: BounceReport | None = None
 
     def account(self, alias: str) -> Account:
         return next(a for a in self.accounts if a.alias == alias)
@@ -397,6 +404,7 @@ class EnvConfig:
                 smtp_users=tuple(
                     u for u in self.smtp_users if u.account == account.alias and u.region == quota.name
                 ),
+                bounce_report=self.bounce_report,
             )
             for account in self.accounts
             for quota in account.regions

@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from functools import partial
 
+from modules.config.archive import parse_archive
 from modules.config.hcl import Invalid, Node
 from modules.config.model import NAME, NAME_HINT, Account, Domain, RegionQuota, Slice
 from modules.identity.props import validate_domain_name
@@ -57,6 +58,7 @@ def parse_slice(name: str, node: Node) -> Slice:
         oldest_message_alarm_seconds=node.int(
             "oldest_message_alarm_seconds", default=300, minimum=60, maximum=1209600
         ),
+        archive=parse_archive(node),
     )
     node.finish()
     return item

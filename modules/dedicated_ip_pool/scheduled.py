@@ -40,7 +40,7 @@ def document(name: str, *statements: dict[str, Any]) -> str:
 
 def schedule_function(
     scope: Construct, *, name: str, slug: str, account_id: str, region: str, function: PythonFunction,
-    expression: str, description: str, key_arn: str, tags: dict[str, str],
+    expression: str, description: str, key_arn: str, tags: dict[str, str], timezone: str = "UTC",
 ) -> SchedulerSchedule:  # fmt: skip
     """``aws_scheduler_schedule`` ``<name>`` invoking ``function`` with a role of its own."""
     schedule_arn = f"arn:{partition(region)}:scheduler:{region}:{account_id}:schedule/default/{name}"
@@ -98,7 +98,7 @@ def schedule_function(
         group_name="default",
         description=description,
         schedule_expression=expression,
-        schedule_expression_timezone="UTC",
+        schedule_expression_timezone=timezone,
         flexible_time_window=SchedulerScheduleFlexibleTimeWindow(mode="OFF"),
         kms_key_arn=key_arn,
         state="ENABLED",

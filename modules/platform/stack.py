@@ -122,6 +122,10 @@ class SesStack(TerraformStack):
                 configuration_sets=self.configuration_sets,
             )  # fmt: skip
         self._tenants_and_endpoints()
+        from modules.platform.operations import build_bounce_report, build_shadow_archive
+
+        self.bounce_report = build_bounce_report(self)  # weekly, where there is a status table
+        self.shadow_archive = build_shadow_archive(self)  # the slices' BCC copies, received by SES
 
     def _tenants_and_endpoints(self) -> None:
         """Tenants of this account-region; multi-region endpoints whose primary region this is.
@@ -193,6 +197,7 @@ class SesStack(TerraformStack):
                 log_retention_days=item.log_retention_days,
                 dlq_alarm_threshold=item.dlq_alarm_threshold,
                 oldest_message_alarm_seconds=item.oldest_message_alarm_seconds,
+                archive_address=item.archive.address if item.archive else None,
             )
             props = replace(props, **slice_routing(target, item))  # a slice moving to a dedicated IP pool
             slice_id = "slice_" + item.name.replace("-", "_")

@@ -197,6 +197,7 @@ def test_sender_environment_is_exactly_the_contract(doc: dict[str, Any]) -> None
         "MAX_RECEIVE_COUNT": "7",
         "WARMUP_POOL": "",  # no dedicated IP pool warming up: no routing
         "DEDICATED_CONFIGURATION_SET": "",
+        "ARCHIVE_ADDRESS": "",  # no shadow-copy archive
     }
 
 
@@ -519,7 +520,9 @@ def test_each_stack_gets_the_slices_of_its_account_region_and_one_foundation(
         own = [
             k
             for k in document["resource"]["aws_kms_key"]
-            if not k.endswith("_events") and not k.startswith("smtp_")
+            if not k.endswith("_events")
+            and not k.startswith("smtp_")
+            and k not in ("bounce_reports", "archive")
         ]
         assert own == ["events", "sending"]
         assert (

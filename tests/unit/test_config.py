@@ -209,7 +209,11 @@ def test_multi_region_stacks_hold_the_domains_of_their_account_and_region(multi:
     assert {s.name: [d.name for d in s.domains] for s in multi.stacks()} == {
         "multi-region-media-eu-central-1": ["news.example.at"],
         "multi-region-media-eu-west-1": ["news.example.at"],
-        "multi-region-shop-us-east-1": ["orders.shop.example.com", "partner.example.net"],
+        "multi-region-shop-us-east-1": [
+            "orders.shop.example.com",
+            "partner.example.net",
+            "archive.shop.example.com",
+        ],
     }
 
 
@@ -965,7 +969,7 @@ def test_cli_synth_on_a_bad_env_exits_2_without_traceback_or_output(tmp_path: Pa
 def test_cli_validate_on_a_good_env_exits_0_and_counts_stacks_and_domains() -> None:
     result = run_cli("validate", "--env", "multi-region")
     assert result.returncode == 0, result.stderr
-    assert "multi-region: valid (3 stack(s), 3 domain(s))" in result.stdout
+    assert "multi-region: valid (3 stack(s), 4 domain(s))" in result.stdout
 
 
 # --------------------------------------------------------------------------------------------

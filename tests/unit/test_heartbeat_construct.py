@@ -346,7 +346,12 @@ def test_a_stack_whose_region_opts_in_gets_one_heartbeat_for_all_its_slices(
     assert machine["type"] == "EXPRESS"
     # one heartbeat schedule (the stack's other schedule runs its dedicated IP pool's blocklist monitor)
     assert "heartbeat" in opted_in["resource"]["aws_scheduler_schedule"]
-    assert set(opted_in["resource"]["aws_scheduler_schedule"]) <= {"heartbeat", "blocklist", "warmup"}
+    assert set(opted_in["resource"]["aws_scheduler_schedule"]) <= {
+        "heartbeat",
+        "blocklist",
+        "warmup",
+        "bounce_report",
+    }
     fn = opted_in["resource"]["aws_lambda_function"]["heartbeat"]
     slices = json.loads(fn["environment"]["variables"]["SLICES"])
     assert [s["name"] for s in slices] == ["shop-orders", "shop-partner"]

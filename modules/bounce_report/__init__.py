@@ -1,0 +1,1 @@
+"""The weekly bounce report: schedule, Lambda, encrypted reports bucket."""

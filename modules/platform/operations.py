@@ -1,0 +1,79 @@
+"""What the operations features add to a stack: the weekly bounce report (and, per slice, the
+shadow-copy archive). Kept out of stack.py so that file stays a list of parts."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from modules.bounce_report.construct import BounceReport
+from modules.bounce_report.props import BounceReportProps
+from modules.shadow_archive.construct import ShadowArchive
+from modules.shadow_archive.props import ArchiveRule, ShadowArchiveProps
+
+if TYPE_CHECKING:
+    from modules.platform.stack import SesStack
+
+
+def build_bounce_report(stack: SesStack) -> BounceReport | None:
+    """The env's ``bounce_report`` for this stack, where it has a status table to read."""
+    target, pipeline, foundation = stack.target, stack.event_pipeline, stack.foundation
+    settings = target.bounce_report
+    if settings is None or pipeline is None or foundation is None:
+        return None
+    identity_arn = None
+    if settings.mail_from:
+        domain = settings.mail_from.rpartition("@")[2]
+        identity_arn = next(i.identity_arn for i in stack.identities if i.props.domain == domain)
+    archives = [s.archive.address for s in target.slices if s.archive is not None]
+    return BounceReport(
+        stack,
+        "bounce_report",
+        BounceReportProps(
+            environment=target.environment,
+            account_id=target.account.id,
+            region=target.region.name,
+            status_table_name=pipeline.status_table_name,
+            status_table_arn=pipeline.status_table_arn,
+            status_key_arn=pipeline.key_arn,
+            function_key_arn=foundation.key_arn,
+            schedule_expression=settings.schedule,
+            timezone=settings.timezone,
+            retention_days=settings.retention_days,
+            period_days=settings.period_days,
+            top_domains=settings.top_domains,
+            mail_from=settings.mail_from,
+            mail_to=settings.mail_to,
+            mail_identity_arn=identity_arn,
+            exclude_recipients=archives,
+            alarm_topic_arn=foundation.alarm_topic_arn,
+        ),
+    )
+
+
+def build_shadow_archive(stack: SesStack) -> ShadowArchive | None:
+    """The receiving side of the stack's slices' shadow-copy archives (one rule set, one bucket)."""
+    target = stack.target
+    archiving = [s for s in target.slices if s.archive is not None]
+    if not archiving:
+        return None
+    zones = {d.name: d.hosted_zone_id for d in target.domains}
+    first = archiving[0].archive
+    assert first is not None  # noqa: S101 - filtered above; the config layer made the settings agree
+    return ShadowArchive(
+        stack,
+        "shadow_archive",
+        ShadowArchiveProps(
+            environment=target.environment,
+            account_id=target.account.id,
+            region=target.region.name,
+            rules=[
+                ArchiveRule(
+                    slice=s.name, address=s.archive.address, hosted_zone_id=zones.get(s.archive.domain)
+                )
+                for s in archiving
+                if s.archive is not None
+            ],
+            activate_receipt_rule_set=first.activate_receipt_rule_set,
+            retention_days=first.retention_days,
+        ),
+    )
