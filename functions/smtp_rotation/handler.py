@@ -217,7 +217,10 @@ def retire_keys(deps: RotationDeps, config: RotationConfig, ctx: dict[str, Any],
     if pending is not None:  # a rotation in flight (or done: then it is the current key)
         keep.add(pending)
     previous = _key_id(_value(deps, arn, stage=PREVIOUS))
-    if previous is not None and _current_age(deps, arn) < config.previous_key_grace_seconds:
+    # (Zero grace retires it at once: SES-side and local clocks may disagree by a second, and a
+    # version created "in the future" must not keep the previous key alive.)
+    grace = config.previous_key_grace_seconds
+    if previous is not None and grace > 0 and _current_age(deps, arn) < grace:
         keep.add(previous)
     deleted = []
     for key in _access_keys(deps, config.iam_user_name):
