@@ -1,33 +1,26 @@
-"""Baseline for the synth benchmark: import the same cdktn bindings, synthesize one empty stack."""
+"""Baseline for the synth benchmark: import the same cdktn bindings the modules import (found by
+reading modules/, so the list never goes stale), synthesize one empty stack."""
 
+import importlib
 import os
+import re
 import sys
+from pathlib import Path
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from cdktn import App, TerraformStack
-from cdktn_provider_aws import (  # noqa: F401 - imported for their cost, as the real synth does
-    cloudwatch_log_group,
-    cloudwatch_metric_alarm,
-    data_aws_secretsmanager_secret_version,
-    dynamodb_table,
-    iam_role,
-    iam_role_policy,
-    kms_alias,
-    kms_key,
-    lambda_event_source_mapping,
-    lambda_function,
-    provider,
-    route53_record,
-    scheduler_schedule,
-    sesv2_email_identity,
-    sesv2_email_identity_mail_from_attributes,
-    sfn_state_machine,
-    sns_topic,
-    sns_topic_policy,
-    sqs_queue,
-    sqs_queue_redrive_allow_policy,
+
+MODULES = Path(__file__).resolve().parents[2] / "modules"
+BINDINGS = sorted(
+    {
+        name
+        for source in MODULES.rglob("*.py")
+        for name in re.findall(r"from cdktn_provider_aws\.([a-z0-9_]+) import", source.read_text())
+    }
 )
+for name in ["provider", *BINDINGS]:  # imported for their cost, as the real synth does
+    importlib.import_module(f"cdktn_provider_aws.{name}")
 
 app = App(outdir=sys.argv[1])
 TerraformStack(app, "empty")
