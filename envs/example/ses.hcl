@@ -180,3 +180,18 @@ bounce_report {
     to   = ["postmaster@example.at"]
   }
 }
+
+# The scheduled suppression-list cleanup (optional; the same filters as `ses-ops suppression
+# clean`): a Lambda in every stack (or those `accounts` / `regions` name) reads the account's
+# suppression list each week. With delete = false (the default) it only logs what it would remove
+# (log lines "suppression_would_remove"); set delete = true once that list looks right. It removes
+# about 850 addresses per run (SES allows 1 request/s); clean a large backlog once with the CLI.
+# See modules/suppression_cleanup/README.md.
+# suppression_cleanup {
+#   recipient_domains = ["privaterelay.appleid.com"] # Apple Hide My Email relay addresses
+#   reasons           = ["BOUNCE"]                    # BOUNCE and/or COMPLAINT; default both
+#   older_than_days   = 1                             # last updated over a day before the run
+#   schedule          = "cron(0 5 ? * MON *)"         # EventBridge Scheduler, in timezone
+#   timezone          = "Europe/Vienna"
+#   delete            = false                         # report only
+# }

@@ -1,16 +1,20 @@
 """The scheduled cleanup: EventBridge Scheduler invokes it with the filters of its environment.
 
 Environment (set by ``modules/suppression_cleanup``): ``FILTERS`` (JSON, see
-:meth:`Filters.from_json`) and ``DELETE`` (``"true"`` removes; anything else only reports, so a
-schedule can be watched dry before it deletes). A run stops ``STOP_MARGIN_SECONDS`` before the
-Lambda timeout; what it did not reach stays on the list and the next run removes it.
+:meth:`Filters.from_json`, plus ``older_than_days`` / ``newer_than_days``: bounds relative to
+the run, turned into ``updated_before`` / ``updated_after`` at its start) and ``DELETE``
+(``"true"`` removes; anything else only reports, so a schedule can be watched dry before it
+deletes). A run stops ``STOP_MARGIN_SECONDS`` before the Lambda timeout; what it did not reach
+stays on the list and the next run removes it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from functions.common.clock import Clock, SystemClock
@@ -40,9 +44,21 @@ def _default_deps() -> Deps:
     return Deps(api=api, clock=SystemClock())
 
 
+def filters_at(data: Mapping[str, Any], now: float) -> Filters:
+    """``FILTERS`` for a run at ``now``: ``older_than_days = 90`` means last updated more than 90
+    days before this run (a bound that moves with the schedule, which fixed dates cannot)."""
+    fixed = {k: v for k, v in data.items() if k not in ("older_than_days", "newer_than_days")}
+    start = datetime.fromtimestamp(now, UTC)
+    if data.get("older_than_days") is not None:
+        fixed["updated_before"] = (start - timedelta(days=float(data["older_than_days"]))).isoformat()
+    if data.get("newer_than_days") is not None:
+        fixed["updated_after"] = (start - timedelta(days=float(data["newer_than_days"]))).isoformat()
+    return Filters.from_json(fixed)
+
+
 def run(deps: Deps, environ: dict[str, str], remaining_seconds: Any) -> dict[str, Any]:
     """One scheduled run; ``remaining_seconds()`` says how long the invocation may still take."""
-    filters = Filters.from_json(json.loads(environ.get("FILTERS") or "{}"))
+    filters = filters_at(json.loads(environ.get("FILTERS") or "{}"), deps.clock.now())
     delete = environ.get("DELETE", "false").lower() == "true"
     client = PacedClient(deps.api, clock=deps.clock)
     outcome = clean(
@@ -58,8 +74,9 @@ def run(deps: Deps, environ: dict[str, str], remaining_seconds: Any) -> dict[str
         "delete": delete,
         "requests": client.requests,
         "throttles": client.throttles,
+        "filters": filters.to_json(),
     }
-    log("suppression_cleanup", **summary, filters=filters.to_json())
+    log("suppression_cleanup", **summary)
     return summary
 
 

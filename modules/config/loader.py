@@ -35,6 +35,11 @@ from modules.config.model import (
 )
 from modules.config.slices import parse_slice, resolve_slices
 from modules.config.smtp_users import parse_smtp_user, resolve_smtp_users
+from modules.config.suppression_cleanup import (
+    SuppressionCleanup,
+    parse_suppression_cleanup,
+    resolve_suppression_cleanup,
+)
 from modules.config.tenants import (
     MultiRegionEndpoint,
     Tenant,
@@ -59,7 +64,7 @@ ACCOUNT_ID = r"[0-9]{12}"
 ROLE_ARN = r"arn:aws(?:-cn|-us-gov)?:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}"
 TOP_LEVEL = (
     "environment", "tags", "backend", "account", "domain", "slice", "configuration_set", "tenant",
-    "multi_region_endpoint", "smtp_user", "dedicated_ip_pool", "bounce_report",
+    "multi_region_endpoint", "smtp_user", "dedicated_ip_pool", "bounce_report", "suppression_cleanup",
 )  # fmt: skip
 
 
@@ -126,6 +131,7 @@ class _Loader:
         self.endpoints: list[MultiRegionEndpoint] = []
         self.endpoint_files: dict[str, str] = {}
         self.bounce_report: BounceReport | None = None
+        self.suppression_cleanup: SuppressionCleanup | None = None
 
     def collect(self, build: Callable[[], T]) -> T | None:
         try:
@@ -146,6 +152,7 @@ class _Loader:
             self._backend(node)
             self._tenants_and_endpoints(node)
             self._bounce_report(node)
+            self._suppression_cleanup(node)
             self.collect(partial(node.finish, known=TOP_LEVEL))
 
         environment = self._environment()
@@ -172,6 +179,8 @@ class _Loader:
         if self.bounce_report is not None:
             self.collect(partial(resolve_bounce_report, self.bounce_report, domains=domains,
                                  configuration_sets=configuration_sets))  # fmt: skip
+        if self.suppression_cleanup is not None and not self.broken_accounts and self.accounts_complete:
+            self.collect(partial(resolve_suppression_cleanup, self.suppression_cleanup, self.accounts))
         if self.problems or environment is None:
             raise ConfigError(self.problems)
         return EnvConfig(
@@ -189,6 +198,7 @@ class _Loader:
             backend=self.backend or Backend(),
             tags=freeze(tags),
             bounce_report=self.bounce_report,
+            suppression_cleanup=self.suppression_cleanup,
         )
 
     def _settings(self, node: Node) -> None:
@@ -319,6 +329,20 @@ class _Loader:
         body = self.collect(partial(node.block, "bounce_report"))
         if body is not None:
             self.bounce_report = self.collect(partial(parse_bounce_report, body))
+
+    def _suppression_cleanup(self, node: Node) -> None:
+        """``suppression_cleanup { ... }``: optional, in one file only."""
+        if not node.has("suppression_cleanup"):
+            return
+        if self.suppression_cleanup is not None:
+            first = self.suppression_cleanup.source
+            self.problems.append(
+                str(node.fail("suppression_cleanup", f"already set in {first}; one per environment"))
+            )
+            return
+        body = self.collect(partial(node.block, "suppression_cleanup"))
+        if body is not None:
+            self.suppression_cleanup = self.collect(partial(parse_suppression_cleanup, body))
 
     def _backend(self, node: Node) -> None:
         for label, body in self.collect(partial(_labelled, node, "backend", "local|s3")) or []:

@@ -11,6 +11,7 @@ from typing import Literal
 
 from modules.config.archive import Archive
 from modules.config.bounce_report import BounceReport
+from modules.config.suppression_cleanup import SuppressionCleanup
 from modules.config.tenants import MultiRegionEndpoint, Tenant
 from modules.configuration_set.props import EventDestination, ReputationAlarms
 from modules.identity.props import Dkim, Dmarc, MailFrom
@@ -344,6 +345,7 @@ class StackTarget:
     multi_region_endpoints: tuple[MultiRegionEndpoint, ...] = ()
     smtp_users: tuple[SmtpUser, ...] = ()  # the SMTP users sending from this account-region
     bounce_report: BounceReport | None = None  # the env's; built where the stack has a status table
+    suppression_cleanup: SuppressionCleanup | None = None  # the env's, where it applies to this stack
 
     @property
     def name(self) -> str:
@@ -368,6 +370,7 @@ class EnvConfig:
     backend: Backend = field(default_factory=Backend)
     tags: MappingProxyType[str, str] = field(default_factory=_frozen)
     bounce_report: BounceReport | None = None
+    suppression_cleanup: SuppressionCleanup | None = None
 
     def account(self, alias: str) -> Account:
         return next(a for a in self.accounts if a.alias == alias)
@@ -405,7 +408,12 @@ class EnvConfig:
                     u for u in self.smtp_users if u.account == account.alias and u.region == quota.name
                 ),
                 bounce_report=self.bounce_report,
+                suppression_cleanup=self._suppression_cleanup(account.alias, quota.name),
             )
             for account in self.accounts
             for quota in account.regions
         )
+
+    def _suppression_cleanup(self, account: str, region: str) -> SuppressionCleanup | None:
+        cleanup = self.suppression_cleanup
+        return cleanup if cleanup is not None and cleanup.applies_to(account, region) else None

@@ -1,5 +1,6 @@
-"""What the operations features add to a stack: the weekly bounce report (and, per slice, the
-shadow-copy archive). Kept out of stack.py so that file stays a list of parts."""
+"""What the operations features add to a stack: the weekly bounce report, the scheduled
+suppression-list cleanup (and, per slice, the shadow-copy archive). Kept out of stack.py so that
+file stays a list of parts."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from modules.bounce_report.construct import BounceReport
 from modules.bounce_report.props import BounceReportProps
 from modules.shadow_archive.construct import ShadowArchive
 from modules.shadow_archive.props import ArchiveRule, ShadowArchiveProps
+from modules.suppression_cleanup.construct import SuppressionCleanup
+from modules.suppression_cleanup.props import SuppressionCleanupProps
 
 if TYPE_CHECKING:
     from modules.platform.stack import SesStack
@@ -75,5 +78,45 @@ def build_shadow_archive(stack: SesStack) -> ShadowArchive | None:
             ],
             activate_receipt_rule_set=first.activate_receipt_rule_set,
             retention_days=first.retention_days,
+        ),
+    )
+
+
+def build_suppression_cleanup(stack: SesStack) -> SuppressionCleanup | None:
+    """The env's ``suppression_cleanup`` where it applies to this stack (the list is per
+    account-region). A stack without slices or configuration sets gets the sending foundation
+    for its key and alarm topic, as one with only configuration sets does."""
+    target = stack.target
+    settings = target.suppression_cleanup
+    if settings is None:
+        return None
+    if stack.foundation is None:
+        from modules.capacity_slice.foundation import SendingFoundation
+        from modules.capacity_slice.props import FoundationProps
+
+        stack.foundation = SendingFoundation(
+            stack,
+            "sending",
+            FoundationProps(
+                environment=target.environment, account_id=target.account.id, region=target.region.name
+            ),
+        )
+    return SuppressionCleanup(
+        stack,
+        "suppression_cleanup",
+        SuppressionCleanupProps(
+            environment=target.environment,
+            account_id=target.account.id,
+            region=target.region.name,
+            key_arn=stack.foundation.key_arn,
+            alarm_topic_arn=stack.foundation.alarm_topic_arn,
+            recipient_domains=settings.recipient_domains,
+            reasons=settings.reasons,
+            older_than_days=settings.older_than_days,
+            newer_than_days=settings.newer_than_days,
+            pattern=settings.pattern,
+            delete=settings.delete,
+            schedule_expression=settings.schedule,
+            timezone=settings.timezone,
         ),
     )

@@ -122,10 +122,15 @@ class SesStack(TerraformStack):
                 configuration_sets=self.configuration_sets,
             )  # fmt: skip
         self._tenants_and_endpoints()
-        from modules.platform.operations import build_bounce_report, build_shadow_archive
+        from modules.platform.operations import (
+            build_bounce_report,
+            build_shadow_archive,
+            build_suppression_cleanup,
+        )
 
         self.bounce_report = build_bounce_report(self)  # weekly, where there is a status table
         self.shadow_archive = build_shadow_archive(self)  # the slices' BCC copies, received by SES
+        self.suppression_cleanup = build_suppression_cleanup(self)  # the env's, on its schedule
 
     def _tenants_and_endpoints(self) -> None:
         """Tenants of this account-region; multi-region endpoints whose primary region this is.

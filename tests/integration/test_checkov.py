@@ -452,8 +452,10 @@ def test_env_skips_are_only_the_senders_and_heartbeats_documented_ones_each_with
             "aws_lambda_function.warmup",
             "aws_lambda_function.blocklist",
             "aws_lambda_function.bounce_report",
+            "aws_lambda_function.suppression_cleanup",
         }:
-            # scheduled Lambdas: modules/dedicated_ip_pool/README.md, modules/bounce_report/README.md
+            # scheduled Lambdas: modules/dedicated_ip_pool/README.md, modules/bounce_report/README.md,
+            # modules/suppression_cleanup/README.md
             assert finding.check_id in {"CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_272"}
         else:
             assert finding.resource.endswith("_sender")

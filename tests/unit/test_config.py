@@ -174,6 +174,7 @@ def test_multi_region_reads_accounts_from_one_file_and_domains_from_another(mult
         "envs/multi-region/pools.hcl",
         "envs/multi-region/slices.hcl",
         "envs/multi-region/smtp_users.hcl",
+        "envs/multi-region/suppression.hcl",
         "envs/multi-region/tenants.hcl",
     )
     assert {d.source for d in multi.domains} == {"envs/multi-region/domains.hcl"}

@@ -344,13 +344,15 @@ def test_a_stack_whose_region_opts_in_gets_one_heartbeat_for_all_its_slices(
     opted_in = multi_region["multi-region-shop-us-east-1"]
     (machine,) = opted_in["resource"]["aws_sfn_state_machine"].values()
     assert machine["type"] == "EXPRESS"
-    # one heartbeat schedule (the stack's other schedule runs its dedicated IP pool's blocklist monitor)
+    # one heartbeat schedule (the stack's others: its dedicated IP pool's blocklist monitor and
+    # warm-up, the bounce report, the suppression-list cleanup)
     assert "heartbeat" in opted_in["resource"]["aws_scheduler_schedule"]
     assert set(opted_in["resource"]["aws_scheduler_schedule"]) <= {
         "heartbeat",
         "blocklist",
         "warmup",
         "bounce_report",
+        "suppression_cleanup",
     }
     fn = opted_in["resource"]["aws_lambda_function"]["heartbeat"]
     slices = json.loads(fn["environment"]["variables"]["SLICES"])

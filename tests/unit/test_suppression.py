@@ -241,3 +241,14 @@ def test_dates_given_to_the_cli_are_utc(ses: FakeSuppressionList, clock: ManualC
     assert code == 0
     assert after.tzinfo is not None
     assert after == datetime.fromisoformat(day).replace(tzinfo=UTC)
+
+
+def test_the_scheduled_lambda_reads_day_bounds_relative_to_its_run(
+    ses: FakeSuppressionList, clock: ManualClock
+) -> None:
+    filters = {"domains": [RELAY], "reasons": ["BOUNCE"], "older_than_days": 10, "newer_than_days": 20}
+    summary = handler.run(handler.Deps(api=ses, clock=clock), {"FILTERS": json.dumps(filters)}, lambda: 900.0)
+    # user11 .. user20: updated_before is exclusive (user10, exactly 10 days, stays), updated_after
+    # inclusive (user20, exactly 20 days, matches)
+    assert summary["matched"] == 10
+    assert summary["filters"]["updated_before"] == (EPOCH - timedelta(days=10)).isoformat()

@@ -1,0 +1,1 @@
+"""The scheduled suppression-list cleanup: schedule, Lambda, least-privilege role, alarm."""
