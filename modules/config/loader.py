@@ -60,6 +60,14 @@ class _OfAccount(Protocol):
 
 A = TypeVar("A", bound=_OfAccount)
 
+
+class _FromFile(Protocol):
+    @property
+    def source(self) -> str: ...
+
+
+S = TypeVar("S", bound=_FromFile)
+
 ACCOUNT_ID = r"[0-9]{12}"
 ROLE_ARN = r"arn:aws(?:-cn|-us-gov)?:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}"
 TOP_LEVEL = (
@@ -317,32 +325,23 @@ class _Loader:
         self.smtp_users += self._unique(node, "smtp_user", self.smtp_user_files, parse_smtp_user)
 
     def _bounce_report(self, node: Node) -> None:
-        """``bounce_report { ... }``: optional, in one file only."""
-        if not node.has("bounce_report"):
-            return
-        if self.bounce_report is not None:
-            first = self.bounce_report.source
-            self.problems.append(
-                str(node.fail("bounce_report", f"already set in {first}; one per environment"))
-            )
-            return
-        body = self.collect(partial(node.block, "bounce_report"))
-        if body is not None:
-            self.bounce_report = self.collect(partial(parse_bounce_report, body))
+        self.bounce_report = self._single(node, "bounce_report", self.bounce_report, parse_bounce_report)
 
     def _suppression_cleanup(self, node: Node) -> None:
-        """``suppression_cleanup { ... }``: optional, in one file only."""
-        if not node.has("suppression_cleanup"):
-            return
-        if self.suppression_cleanup is not None:
-            first = self.suppression_cleanup.source
-            self.problems.append(
-                str(node.fail("suppression_cleanup", f"already set in {first}; one per environment"))
-            )
-            return
-        body = self.collect(partial(node.block, "suppression_cleanup"))
-        if body is not None:
-            self.suppression_cleanup = self.collect(partial(parse_suppression_cleanup, body))
+        self.suppression_cleanup = self._single(
+            node, "suppression_cleanup", self.suppression_cleanup, parse_suppression_cleanup
+        )
+
+    def _single(self, node: Node, key: str, current: S | None, parse: Callable[[Node], S]) -> S | None:
+        """An optional ``key { ... }`` block set in one file of the environment only: what it
+        parses to (or ``current``, from an earlier file, unchanged)."""
+        if not node.has(key):
+            return current
+        if current is not None:
+            self.problems.append(str(node.fail(key, f"already set in {current.source}; one per environment")))
+            return current
+        body = self.collect(partial(node.block, key))
+        return self.collect(partial(parse, body)) if body is not None else None
 
     def _backend(self, node: Node) -> None:
         for label, body in self.collect(partial(_labelled, node, "backend", "local|s3")) or []:
