@@ -13,7 +13,7 @@ from constructs import Construct
 
 from modules.bounce_report.bucket import SecureBucket
 from modules.bounce_report.props import JOB, BounceReportProps
-from modules.capacity_slice.policies import KEY_ACCOUNT_ACTIONS
+from modules.capacity_slice.policies import account_administers_key
 from modules.checks import partition
 from modules.dedicated_ip_pool.scheduled import SCHEDULED_CHECKOV_SKIPS, document, schedule_function
 from modules.lambda_asset.construct import PythonFunction
@@ -53,16 +53,13 @@ class BounceReport(Construct):
         super().__init__(scope, id_)
         self.props = props
         tags = {**props.tags, "component": "bounce-report"}
-        arn = f"arn:{partition(props.region)}"
         self.key = KmsKey(
             self, "key", description=f"SES platform {props.environment}: weekly bounce reports",
             enable_key_rotation=True, deletion_window_in_days=30, tags=tags,
-            policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+            policy=json.dumps({"Version": "2012-10-17", "Statement": [
                 # Readers and the report Lambda get kms:Decrypt / GenerateDataKey through IAM.
-                "Sid": "AccountAdministersThroughIam", "Effect": "Allow",
-                "Principal": {"AWS": f"{arn}:iam::{props.account_id}:root"},
-                "Action": list(KEY_ACCOUNT_ACTIONS), "Resource": "*",
-            }]}),
+                account_administers_key(partition(props.region), props.account_id),
+            ]}),
         )  # fmt: skip
         self.key.override_logical_id("bounce_reports")
         KmsAlias(

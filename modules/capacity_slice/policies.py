@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from modules.capacity_slice.props import FoundationProps
 
@@ -23,6 +24,20 @@ KEY_ACCOUNT_ACTIONS = (
     "kms:RevokeGrant", "kms:RotateKeyOnDemand", "kms:ScheduleKeyDeletion", "kms:TagResource",
     "kms:UntagResource", "kms:UpdateAlias", "kms:UpdateKeyDescription",
 )  # fmt: skip
+
+
+def account_administers_key(partition: str, account_id: str) -> dict[str, Any]:
+    """The key-policy statement every customer-managed key here starts with: the account's IAM
+    decides who may use or administer the key (``KEY_ACCOUNT_ACTIONS``, no ``kms:*``)."""
+    return {
+        "Sid": "AccountAdministersThroughIam",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
+        "Action": list(KEY_ACCOUNT_ACTIONS),
+        "Resource": "*",
+    }
+
+
 KEY_LOGS_ACTIONS = (
     "kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
     "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey",
@@ -44,13 +59,7 @@ def key_policy_json(props: FoundationProps) -> str:
     arn = f"arn:{props.partition}"
     log_groups = f"{arn}:logs:{props.region}:{props.account_id}:log-group:/aws/lambda/{props.environment}-*"
     return _document(
-        {
-            "Sid": "AccountAdministersThroughIam",
-            "Effect": "Allow",
-            "Principal": {"AWS": f"{arn}:iam::{props.account_id}:root"},
-            "Action": list(KEY_ACCOUNT_ACTIONS),
-            "Resource": "*",
-        },
+        account_administers_key(props.partition, props.account_id),
         {
             "Sid": "CloudWatchLogsForLambdaLogGroups",
             "Effect": "Allow",

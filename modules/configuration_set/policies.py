@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from modules.capacity_slice.policies import KEY_ACCOUNT_ACTIONS
+from modules.capacity_slice.policies import account_administers_key
 from modules.configuration_set.props import ConfigurationSetProps
 
 
@@ -18,18 +18,11 @@ def _ses_of_this_set(props: ConfigurationSetProps) -> dict[str, object]:
 
 def events_key_policy_json(props: ConfigurationSetProps) -> str:
     """The account administers the key through IAM; SES may encrypt for this set's topic only."""
-    arn = f"arn:{props.partition}"
     return json.dumps(
         {
             "Version": "2012-10-17",
             "Statement": [
-                {
-                    "Sid": "AccountAdministersThroughIam",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"{arn}:iam::{props.account_id}:root"},
-                    "Action": list(KEY_ACCOUNT_ACTIONS),
-                    "Resource": "*",
-                },
+                account_administers_key(props.partition, props.account_id),
                 {
                     # Publishing to an SSE-KMS topic needs a data key from the publisher's side.
                     "Sid": "SesPublishesThisSetsEvents",

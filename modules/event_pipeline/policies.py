@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from modules.capacity_slice.policies import KEY_ACCOUNT_ACTIONS, KEY_LOGS_ACTIONS
+from modules.capacity_slice.policies import KEY_LOGS_ACTIONS, account_administers_key
 from modules.event_pipeline.props import EventPipelineProps
 from modules.lambda_asset.props import check_no_wildcard_actions
 
@@ -25,13 +25,7 @@ def key_policy_json(props: EventPipelineProps) -> str:
     arn = f"arn:{props.partition}"
     log_group = f"{arn}:logs:{props.region}:{props.account_id}:log-group:/aws/lambda/{props.function_name}"
     return _document(
-        {
-            "Sid": "AccountAdministersThroughIam",
-            "Effect": "Allow",
-            "Principal": {"AWS": f"{arn}:iam::{props.account_id}:root"},
-            "Action": list(KEY_ACCOUNT_ACTIONS),
-            "Resource": "*",
-        },
+        account_administers_key(props.partition, props.account_id),
         {
             "Sid": "CloudWatchLogsForTheLoggerLogGroup",
             "Effect": "Allow",

@@ -15,7 +15,7 @@ from cdktn_provider_aws.ses_receipt_rule_set import SesReceiptRuleSet
 from constructs import Construct
 
 from modules.bounce_report.bucket import SecureBucket
-from modules.capacity_slice.policies import KEY_ACCOUNT_ACTIONS
+from modules.capacity_slice.policies import account_administers_key
 from modules.checks import partition
 from modules.shadow_archive.props import ShadowArchiveProps
 
@@ -63,9 +63,7 @@ class ShadowArchive(Construct):
             self, "key", description=f"SES platform {props.environment}: shadow-copy archive",
             enable_key_rotation=True, deletion_window_in_days=30, tags=tags,
             policy=json.dumps({"Version": "2012-10-17", "Statement": [
-                {"Sid": "AccountAdministersThroughIam", "Effect": "Allow",
-                 "Principal": {"AWS": f"{arn}:iam::{props.account_id}:root"},
-                 "Action": list(KEY_ACCOUNT_ACTIONS), "Resource": "*"},
+                account_administers_key(partition(props.region), props.account_id),
                 {  # SES encrypts each copy (S3 action kms_key_arn) for this account's rule set only.
                  "Sid": "SesEncryptsCopiesOfThisRuleSet", "Effect": "Allow",
                  "Principal": {"Service": "ses.amazonaws.com"},

@@ -10,7 +10,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from modules.capacity_slice.policies import KEY_ACCOUNT_ACTIONS, KEY_LOGS_ACTIONS
+from modules.capacity_slice.policies import KEY_LOGS_ACTIONS, account_administers_key
 from modules.lambda_asset.props import check_no_wildcard_actions
 from modules.smtp_user.props import SmtpUserProps
 
@@ -45,15 +45,7 @@ def _via_secrets_manager(props: SmtpUserProps, region: str) -> dict[str, Any]:
 def key_policy_json(props: SmtpUserProps, region: str, *, logs: bool) -> str:
     """The account administers through IAM; readers decrypt through Secrets Manager; the rotation
     Lambda's log group is encrypted (primary region only)."""
-    statements: list[dict[str, Any]] = [
-        {
-            "Sid": "AccountAdministersThroughIam",
-            "Effect": "Allow",
-            "Principal": {"AWS": f"arn:{props.partition}:iam::{props.account_id}:root"},
-            "Action": list(KEY_ACCOUNT_ACTIONS),
-            "Resource": "*",
-        }
-    ]
+    statements: list[dict[str, Any]] = [account_administers_key(props.partition, props.account_id)]
     if logs:
         log_group = f"arn:{props.partition}:logs:{region}:{props.account_id}:log-group:" + (
             f"/aws/lambda/{props.function_name}"
