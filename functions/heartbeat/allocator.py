@@ -1,5 +1,5 @@
-"""The heartbeat's allocation rule: a pure function from (backlogs, current budgets, quota) to the
-budgets of the next tick.
+"""The heartbeat's allocation rule: a pure function from (guaranteed rates, backlogs, quota) to
+each slice's cap for the next tick.
 
 Target (what the slices should get, ``C = quota x headroom``):
 
@@ -12,12 +12,12 @@ Target (what the slices should get, ``C = quota x headroom``):
 3. Whatever nobody has backlog for is spread over all slices by their guaranteed rates, so a
    slice whose traffic appears between two ticks has room at once.
 
-Safety across ticks: a slice's grants in any one-second window are bounded by the largest budget
-it had during the window, and a window spans (at most) two ticks. So the budgets written must
-satisfy ``sum_i max(current_i, next_i) <= C``: decreases apply at once, increases only within
-the slack ``C - sum_i current_i`` (shared proportionally to the wanted increase); the capacity a
-decrease frees is lendable from the next tick on. A target is reached within two ticks. Budgets
-smaller than a slice's largest message become 0 (lowering a budget never breaks the bound).
+Only fairness is decided here. Safety does not depend on these caps: every send of the account
+is booked in the account's ledger (``functions.common.ledger``), which keeps every second within
+the quota whatever the caps say, and a slice's oversize message is scheduled there, paid for
+against the account. So the caps may move freely from one tick to the next, and no cap is ever
+rounded to 0 because a message is larger than it (the cause of a deadlock with 1-50-recipient
+mail: a cap of 0 let the slice book nothing, so nothing changed for the next tick either).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 RESOLUTION = 1_000_000
-"""Budgets are rounded *down* to 1/RESOLUTION recipients/s, so sums never exceed by rounding."""
+"""Caps are rounded *down* to 1/RESOLUTION recipients/s, so sums never exceed by rounding."""
 
 
 @dataclass(frozen=True)
@@ -38,17 +38,11 @@ class SliceState:
         name: the slice.
         guaranteed: its guaranteed recipients/s (``rate_per_second`` of its config).
         backlog: recipients waiting (queued and in flight), an estimate.
-        current: the budget in force now (the last one written, or the fallback).
-        unit: the largest message (recipients) expected. A budget in ``(0, unit)`` is written
-            as 0: the limiter grants a message larger than the budget into an empty window, so
-            such a budget would let the slice send more than it. Default 0 (no rounding).
     """
 
     name: str
     guaranteed: float
     backlog: float
-    current: float
-    unit: float = 0.0
 
 
 def _floor(value: float) -> float:
@@ -79,28 +73,10 @@ def target(slices: Sequence[SliceState], capacity: float) -> dict[str, float]:
 
 
 def allocate(slices: Sequence[SliceState], quota: float, headroom: float = 1.0) -> dict[str, float]:
-    """The budgets for the next tick, by slice name.
-
-    Guarantees (for finite, non-negative inputs): ``sum(next) <= quota x headroom``; and
-    ``sum_i max(current_i, next_i) <= quota x headroom`` whenever ``sum_i current_i`` is within
-    it (else no budget rises and ``sum(next)`` still is within it).
-    """
+    """The caps for the next tick, by slice name: :func:`target` of ``quota x headroom``, rounded
+    down to 1/RESOLUTION. ``sum(caps) <= quota x headroom`` for finite, non-negative inputs."""
     if len({s.name for s in slices}) != len(slices):
         raise ValueError("slice names must be unique")
     if not headroom > 0:
         raise ValueError(f"headroom must be > 0, got {headroom}")
-    capacity = max(quota, 0.0) * headroom
-    wanted = target(slices, capacity)
-    current = {s.name: max(s.current, 0.0) for s in slices}
-    nxt = {k: min(wanted[k], current[k]) for k in wanted}  # decreases (and holds) at once
-    # Increases only into the slack of the current budgets, never more than capacity minus
-    # the budgets already decided (which matters when the current ones exceed the capacity).
-    slack = capacity - max(sum(current.values()), sum(nxt.values()))
-    rises = {k: wanted[k] - current[k] for k in wanted if wanted[k] > current[k]}
-    total_rise = sum(rises.values())
-    if slack > 0 and total_rise > 0:
-        scale = min(1.0, slack / total_rise)
-        for k, rise in rises.items():
-            nxt[k] = current[k] + rise * scale
-    units = {s.name: s.unit for s in slices}
-    return {k: 0.0 if v < units[k] else _floor(v) for k, v in nxt.items()}
+    return {k: _floor(v) for k, v in target(slices, max(quota, 0.0) * headroom).items()}

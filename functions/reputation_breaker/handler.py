@@ -6,9 +6,9 @@ critical alarm's name to ``{"configuration_set": <name>, "slices": [<slice>, ...
 matching alarm in state ``ALARM`` it
 
 1. calls SES ``PutConfigurationSetSendingOptions(SendingEnabled=false)`` for the set, and
-2. writes a pause into each slice's limiter item (the format in ``functions/sender/limiter.py``:
-   pk ``limiter#<slice>``, ``paused_until`` / ``paused_reason``, ``expires_at``, ``version`` + 1;
-   never shortening a later pause), so the slice's senders stop reserving and hold their mail.
+2. writes a pause for each slice into the account's ledger (``functions/common/ledger.py``: pk
+   ``ledger``, ``paused_until:<slice>`` / ``paused_reason:<slice>``, ``version`` + 1; never
+   shortening a later pause), so the slice's senders stop booking and hold their mail.
 
 Both are idempotent, so EventBridge's retries and a repeated alarm are harmless. A failure is
 raised after every other step was tried, so the asynchronous retries (and then the function's
@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from functions.common.clock import Clock, SystemClock
 from functions.common.dynamodb import DynamoDbClient
-from functions.common.limiter_item import write_pause
+from functions.common.ledger import write_pause
 from functions.common.log import log
 
 DEFAULT_PAUSE_SECONDS = 30 * 86400  # a backstop only: an operator resumes (README runbook)
@@ -48,7 +48,7 @@ class BreakerConfig:
 
     Attributes:
         targets: critical alarm name → what it pauses.
-        state_table: the stack's state table holding the limiter items. Default - none (no slices).
+        state_table: the stack's state table holding the send ledger. Default - none (no slices).
         pause_seconds: how long a slice pause lasts unless an operator lifts it earlier.
             Default 30 days.
     """
@@ -79,7 +79,7 @@ class BreakerDeps:
 
 
 def pause_slice(client: DynamoDbClient, table: str, slice_name: str, *, until: float, reason: str) -> bool:
-    """Write a pause into the slice's limiter item unless a later one is set; True if written."""
+    """Write the slice's pause into the ledger unless a later one is set; True if written."""
     return write_pause(client, table, slice_name, until=until, reason=reason)
 
 

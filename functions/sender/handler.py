@@ -44,6 +44,7 @@ from functions.sender.contract import (
 from functions.sender.errors import Action, Failure, classify
 from functions.sender.ports import (
     ClaimStatus,
+    Reservation,
     IdempotencyStore,
     RateLimiter,
     SesClient,
@@ -53,7 +54,7 @@ from functions.sender.routing import ROUTING_VARIABLES, Route, WarmupRouter
 
 # What the capacity_slice construct sets and this module reads (a test keeps the two in step).
 ENVIRONMENT_VARIABLES = (
-    "SLICE_NAME", "RATE_PER_SECOND", "STATE_TABLE", "DLQ_URL", "QUEUE_URLS", "CONFIGURATION_SET",
+    "SLICE_NAME", "RATE_PER_SECOND", "ACCOUNT_RATE_PER_SECOND", "STATE_TABLE", "DLQ_URL", "QUEUE_URLS", "CONFIGURATION_SET",
     "ALLOWED_FROM_DOMAINS", "METRICS_NAMESPACE", "MAX_RECEIVE_COUNT", *ROUTING_VARIABLES, "ARCHIVE_ADDRESS",
 )  # fmt: skip
 MAX_SQS_DELAY_SECONDS = 900
@@ -64,6 +65,26 @@ MAX_VISIBILITY_SECONDS = 43200
 # Reservations per message before it goes back to the queue: a tick is a second and the wait is
 # at most max_wait_seconds, so a handful; the cap only stops a limiter that answers "now" forever.
 MAX_ASKS = 50
+# A send may leave this much after its booked slot; later, the booking is given back and made
+# again. With network jitter it must stay within the ledger's guard (functions.common.ledger).
+LATE_TOLERANCE_SECONDS = 0.010
+
+
+class Lead:
+    """How far ahead of now to book: the reservation's own round trips (a read and a conditional
+    write), estimated per container as a moving mean plus four mean deviations of what they took."""
+
+    def __init__(self, initial_seconds: float = 0.05, floor: float = 0.002, ceiling: float = 0.5) -> None:
+        self.mean, self.deviation = initial_seconds, initial_seconds / 2
+        self.floor, self.ceiling = floor, ceiling
+
+    def observe(self, seconds: float) -> None:
+        error = seconds - self.mean
+        self.mean += 0.125 * error  # the weights of TCP's retransmission timer (RFC 6298)
+        self.deviation += 0.25 * (abs(error) - self.deviation)
+
+    def seconds(self) -> float:
+        return min(max(self.mean + 4 * self.deviation, self.floor), self.ceiling)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,6 +153,7 @@ class SenderDeps:
     store: IdempotencyStore
     clock: Clock
     router: WarmupRouter | None = None  # set while the slice warms up a dedicated IP pool
+    lead: Lead = field(default_factory=lambda: Lead())
 
 
 class Outcome(enum.Enum):
@@ -191,6 +213,7 @@ class _Record:
         self.remaining = remaining_seconds
         self.counts = counts
         self.key: str | None = None
+        self.grant: Reservation | None = None
         attributes = record.get("attributes") or {}
         self.receive_count = int(attributes.get("ApproximateReceiveCount", "1"))
         self.queue_url = config.queue_urls.get(str(record.get("eventSourceARN", "")))
@@ -243,28 +266,43 @@ class _Record:
         return self.send(message)
 
     def wait_for_budget(self, recipients: int) -> Outcome | None:
-        """``None`` once the limiter grants ``recipients`` (after sleeping until the booked slot);
-        else the outcome to give the record."""
-        clock, config = self.deps.clock, self.config
-        now = clock.now()
-        # Book the earliest slot within the wait we can afford: a booked slot cannot be taken by
-        # smaller messages arriving later, so large messages do not starve.
-        # Within that wait, keep the message and ask again when the limiter says room may appear
-        # (a lost write race, the next heartbeat budget): handing it back to the queue instead
-        # costs SQS requests and returns it in a wave that the slice cannot use at once.
-        deadline = now + min(config.max_wait_seconds, self.remaining() - config.safety_margin_seconds)
+        """``None`` once the ledger grants ``recipients`` and the booked slot has come (the grant
+        is then in ``self.grant``); else the outcome to give the record."""
+        clock, config, limiter, lead = self.deps.clock, self.config, self.deps.limiter, self.deps.lead
+        start = clock.now()
+        # Book the earliest slot within the wait we can afford: once booked, a slot cannot be
+        # taken by smaller messages arriving later, so large messages do not starve. Within that
+        # wait keep the message and ask again when the ledger says room may appear: handing it
+        # back to the queue costs SQS requests and returns it in a wave the slice cannot use.
+        deadline = start + min(config.max_wait_seconds, self.remaining() - config.safety_margin_seconds)
+        grant = Reservation(False)
         for _attempt in range(MAX_ASKS):
-            grant = self.deps.limiter.reserve(recipients, now, max(deadline - now, 0.0))
-            if grant.granted:
-                clock.sleep(grant.wait_seconds)
+            now = clock.now()
+            # SES counts by arrival: book no earlier than the reservation's own round trips end,
+            # so the send leaves on its slot instead of late by them.
+            grant = limiter.reserve(recipients, now, max(deadline - now, 0.0), earliest=now + lead.seconds())
+            after = clock.now()
+            lead.observe(after - now)
+            if grant.granted and grant.at is not None:
+                if after > grant.at + LATE_TOLERANCE_SECONDS:  # the slot passed while booking it
+                    limiter.release(grant, after)
+                    self.counts["late_slots"] += 1
+                    continue
+                clock.sleep(grant.at - after)  # from a fresh reading, not the one before booking
+                self.grant = grant
                 return None
             if grant.paused_until is not None:
-                return self.hold(grant.paused_until - now, "SLICE_PAUSED")
-            if now + grant.wait_seconds > deadline:
+                return self.hold(grant.paused_until - after, "SLICE_PAUSED")
+            if after + grant.wait_seconds > deadline:
                 break
             clock.sleep(max(grant.wait_seconds, 0.005))
-            now = clock.now()
         return self.retry(max(1, math.ceil(grant.wait_seconds)), "NO_BUDGET_YET")
+
+    def give_back(self, *, throttled: bool = False) -> None:
+        """The send did not reach SES: its booked recipients go back to the ledger."""
+        if self.grant is not None:
+            self.deps.limiter.release(self.grant, self.deps.clock.now(), throttled=throttled)
+            self.grant = None
 
     def send(self, message: EmailMessage) -> Outcome:
         deps, key = self.deps, message.idempotency_key
@@ -297,6 +335,8 @@ class _Record:
         store, key, now = self.deps.store, self.key or "", self.deps.clock.now()
         if failure.throttled:
             self.counts["throttled"] += 1
+        if failure.action in {Action.RETRY, Action.HOLD, Action.PAUSE}:  # SES took nothing
+            self.give_back(throttled=failure.throttled)
         if failure.action is Action.AMBIGUOUS:
             store.mark_ambiguous(key, failure.detail, now)
             return self.dead_letter(failure.reason_code, failure.detail, outcome=Outcome.AMBIGUOUS)
@@ -447,7 +487,10 @@ def _default_deps() -> tuple[SenderDeps, SenderConfig]:
     deps = SenderDeps(
         ses=ses,
         sqs=boto3.client("sqs"),
-        limiter=DynamoDbLimiter(dynamodb, table, config.slice_name, float(os.environ["RATE_PER_SECOND"])),
+        limiter=DynamoDbLimiter(
+            dynamodb, table, config.slice_name, float(os.environ["RATE_PER_SECOND"]),
+            account_rate_per_second=float(os.environ["ACCOUNT_RATE_PER_SECOND"]),
+        ),  # fmt: skip
         store=DynamoDbIdempotencyStore(dynamodb, table, config.slice_name),
         clock=SystemClock(),
         router=WarmupRouter.from_env(

@@ -15,28 +15,38 @@ from typing import Any, Protocol
 class Reservation:
     """Answer of :meth:`RateLimiter.reserve`.
 
-    ``granted``: the recipients are booked ``wait_seconds`` after the ``now`` given (0: at once);
-    sleep that long, then send. Otherwise nothing was taken and ``wait_seconds`` says when room
-    could appear at the earliest (another sender may take it first). ``paused_until`` is set
-    while the slice is stopped (SendingPaused / AccountSuspended seen by any sender): nothing is
-    granted before then.
+    ``granted``: ``recipients`` are booked for the slot ``at`` (epoch seconds), ``wait_seconds``
+    after the ``now`` given; sleep until ``at`` (measured on a fresh clock reading), then send.
+    ``cap`` is the slice's cap the booking was charged at (to give it back exactly). Otherwise
+    nothing was taken and ``wait_seconds`` says when room could appear at the earliest (another
+    sender may take it first). ``paused_until`` is set while the slice is stopped (SendingPaused /
+    AccountSuspended seen by any sender, the reputation breaker): nothing is granted before then.
     """
 
     granted: bool
     wait_seconds: float = 0.0
     paused_until: float | None = None
+    at: float | None = None
+    recipients: int = 0
+    cap: float = 0.0
 
 
 class RateLimiter(Protocol):
-    """The slice's recipients-per-second budget, shared by every concurrent sender of the slice.
+    """The account's send ledger, seen from one slice (see ``functions.common.ledger``).
 
-    Guarantee: for every half-open window ``(t - 1, t]`` the recipients granted at times inside
-    it sum to at most the budget in force. A single message larger than the budget is granted
-    only into an empty window, and its excess is paid back in the windows after it.
+    Guarantee: for every window of a second (plus the jitter guard) the recipients booked by all
+    slices of the account sum to at most the account's capacity; a single message larger than the
+    capacity is booked only into windows holding nothing else. Each slice books at its cap.
     """
 
-    def reserve(self, recipients: int, now: float, max_wait_seconds: float = 0.0) -> Reservation:
-        """Book ``recipients`` at the earliest time in ``[now, now + max_wait_seconds]`` that fits."""
+    def reserve(
+        self, recipients: int, now: float, max_wait_seconds: float = 0.0, *, earliest: float | None = None
+    ) -> Reservation:
+        """Book ``recipients`` at the earliest slot ``>= earliest`` (default ``now``) that fits,
+        within ``now + max_wait_seconds``."""
+
+    def release(self, reservation: Reservation, now: float, *, throttled: bool = False) -> None:
+        """Give back a granted reservation whose send did not reach SES (``throttled``: after a 429)."""
 
     def pause(self, until: float, reason: str) -> None:
         """Stop granting anything to the slice until ``until`` (epoch seconds)."""

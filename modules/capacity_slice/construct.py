@@ -210,6 +210,7 @@ class CapacitySlice(Construct):
             environment={
                 "SLICE_NAME": props.name,
                 "RATE_PER_SECOND": _number(props.rate_per_second),
+                "ACCOUNT_RATE_PER_SECOND": _number(props.account_rate_per_second or props.rate_per_second),
                 "STATE_TABLE": foundation.table_name,
                 "DLQ_URL": self.dlq.url,
                 # {"<lane ARN>": "<lane URL>"}: the sender finds a record's queue by its eventSourceARN.

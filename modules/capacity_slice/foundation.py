@@ -16,10 +16,11 @@ from cdktn_provider_aws.sns_topic import SnsTopic
 from cdktn_provider_aws.sns_topic_policy import SnsTopicPolicy
 from constructs import Construct
 
+from modules.capacity_slice.props import LEDGER_PK  # noqa: F401 - re-exported
 from modules.capacity_slice.policies import alarm_topic_policy_json, key_policy_json
 from modules.capacity_slice.props import FoundationProps
 
-STATE_TABLE_KEY = "pk"  # limiter#<slice>, msg#<slice>#<message id>: one slice's items share a prefix
+STATE_TABLE_KEY = "pk"  # ledger (the account's send ledger), msg#<slice>#<message id>, warmup#<pool>#<day>
 STATE_TABLE_TTL = "expires_at"  # epoch seconds
 
 

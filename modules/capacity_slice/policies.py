@@ -10,7 +10,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from modules.capacity_slice.props import FoundationProps
+from modules.capacity_slice.props import LEDGER_PK, FoundationProps
 
 # Everything the account's IAM may be granted on the key, spelled out (no kms:*): administration
 # including kms:PutKeyPolicy, so the key can never become unmanageable, and every data operation.
@@ -122,7 +122,7 @@ def sender_policy_json(
             "Condition": {
                 "ForAllValues:StringLike": {
                     "dynamodb:LeadingKeys": [
-                        f"limiter#{slice_name}",
+                        LEDGER_PK,  # the account's send ledger (functions/common/ledger.py)
                         f"msg#{slice_name}#*",
                         # The warm-up counter of the pool it moves to (functions/common/warmup_counter.py).
                         *([f"warmup#{warmup_pool}#*"] if warmup_pool else []),

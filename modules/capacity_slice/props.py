@@ -17,6 +17,9 @@ LANES = ("transactional", "bulk")  # one SQS queue each; applications pick the l
 METRICS_NAMESPACE = "SesPlatform"
 _CONFIGURATION_SET = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
+LEDGER_PK = "ledger"  # the account's send ledger item (functions/common/ledger.py; a test keeps them equal)
+
+
 
 @dataclass(frozen=True, kw_only=True)
 class FoundationProps:
@@ -51,6 +54,10 @@ class CapacitySliceProps:
         environment: the environment name; resources are named ``<environment>-<name>-...``.
         name: the slice name: lower-case letters, digits and hyphens.
         rate_per_second: guaranteed recipients per second (> 0), handed to the sender.
+        account_rate_per_second: the recipients per second every slice of the account-region may
+            book together in its send ledger: the SES quota (``max_send_rate``) x the heartbeat's
+            headroom. The heartbeat, where there is one, replaces it with the quota it reads.
+            Default - ``rate_per_second`` (safe, but the slice can never borrow beyond it).
         identities: the ``DomainIdentity`` constructs of the slice's from_domains (same stack);
             the sender may send as these only.
         configuration_set: configuration set named in every send. Default - none.
@@ -79,6 +86,7 @@ class CapacitySliceProps:
     name: str
     rate_per_second: float
     identities: Sequence[DomainIdentity]
+    account_rate_per_second: float | None = None
     configuration_set: str | None = None
     warmup_pool: str | None = None
     dedicated_configuration_set: str | None = None
@@ -98,6 +106,8 @@ class CapacitySliceProps:
         check_name("slice name", self.name)
         if not self.rate_per_second > 0:
             raise ValueError(f"rate_per_second must be > 0, got {self.rate_per_second}")
+        if self.account_rate_per_second is not None and not self.account_rate_per_second > 0:
+            raise ValueError(f"account_rate_per_second must be > 0, got {self.account_rate_per_second}")
         if not self.identities:
             raise ValueError(f"slice {self.name!r}: at least one identity to send as is required")
         if self.configuration_set is not None and not _CONFIGURATION_SET.fullmatch(self.configuration_set):

@@ -24,7 +24,7 @@ from constructs import Construct
 
 from modules.alarms import metric_alarm
 from modules.capacity_slice.construct import SENDER_CHECKOV_SKIPS
-from modules.capacity_slice.foundation import SendingFoundation
+from modules.capacity_slice.foundation import LEDGER_PK, SendingFoundation
 from modules.heartbeat.props import HEARTBEAT_JOB, HeartbeatProps
 from modules.lambda_asset.construct import PythonFunction
 from modules.lambda_asset.props import PythonFunctionProps, check_no_wildcard_actions
@@ -159,7 +159,7 @@ class Heartbeat(Construct):
 
     * the heartbeat Lambda (:class:`PythonFunction`, job ``heartbeat``): arm64, python3.12, 5 s,
       128 MB, reserved concurrency 2; reads the SES quota, the lanes' depth, and writes each slice's
-      budget into its ``limiter#<slice>`` item.
+      cap into the account's send ledger.
     * ``aws_sfn_state_machine`` ``<h>`` (EXPRESS): ticks every second for a minute (see
       :func:`state_machine_definition`); logs (ERROR, with execution data) to a KMS-encrypted log
       group, X-Ray tracing.
@@ -285,7 +285,7 @@ class Heartbeat(Construct):
                 "Resource": foundation.table_arn,
                 "Condition": {
                     "ForAllValues:StringEquals": {
-                        "dynamodb:LeadingKeys": [f"limiter#{s.name}" for s in props.slices]
+                        "dynamodb:LeadingKeys": [LEDGER_PK]
                     }
                 },
             },

@@ -23,7 +23,7 @@ class HeartbeatSlice:
     """What the heartbeat needs to know about one capacity slice of its stack.
 
     Attributes:
-        name: the slice name; its limiter item in the state table is ``limiter#<name>``.
+        name: the slice name; its cap goes into the account's ledger (``cap:<name>``).
         rate_per_second: the slice's guaranteed recipients per second (> 0).
         queue_urls: the URLs of its lanes (transactional, bulk): the heartbeat reads their depth.
         queue_arns: the ARNs of the same lanes, for the IAM policy (``sqs:GetQueueAttributes``).

@@ -194,6 +194,7 @@ class SesStack(TerraformStack):
                 environment=target.environment,
                 name=item.name,
                 rate_per_second=item.rate_per_second,
+                account_rate_per_second=target.region.max_send_rate * target.region.heartbeat.headroom,
                 identities=[identities[domain] for domain in item.from_domains],
                 configuration_set=item.configuration_set,
                 max_receive_count=item.max_receive_count,

@@ -19,6 +19,7 @@ from cdktn_provider_aws.lambda_permission import LambdaPermission
 from constructs import Construct
 
 from modules.capacity_slice.construct import SENDER_CHECKOV_SKIPS
+from modules.capacity_slice.foundation import LEDGER_PK
 from modules.lambda_asset.construct import PythonFunction
 from modules.lambda_asset.props import PythonFunctionProps
 from modules.reputation.dashboard import dashboard_body
@@ -285,7 +286,7 @@ class ReputationMonitor(Construct):
                     "Resource": props.state_table_arn,
                     "Condition": {
                         "ForAllValues:StringEquals": {
-                            "dynamodb:LeadingKeys": [f"limiter#{s}" for s in slices]
+                            "dynamodb:LeadingKeys": [LEDGER_PK]
                         }
                     },
                 }

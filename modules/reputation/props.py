@@ -69,7 +69,7 @@ class ReputationProps:
         alarm_topic_arn: where every alarm notifies; also the breaker's dead-letter target.
         alarm_topic_key_arn: the key encrypting the alarm topic (the breaker publishes to it).
         slices: the stack's slices. Default - none.
-        state_table_name / state_table_arn: the table with the slices' limiter items; required
+        state_table_name / state_table_arn: the table with the account's send ledger; required
             with slices. Default - none.
         event_log_group: the event logger's log group (top bouncing domains). Default
             ``/aws/lambda/<env>-ses-event-logger``.

@@ -1,0 +1,365 @@
+"""The account-region's send ledger: one calendar in which every sender of every slice books its
+SES sends, so SES's recipients-per-second rate holds for the whole account by construction.
+
+Why one ledger for the account, not a budget per slice. SES counts recipients per sliding second
+for the *account*; a message may hold up to 50 of them. With one budget per slice (the earlier
+design) a message larger than its slice's budget either had to pass into an empty *slice* window
+(and the account went over its rate whenever the other slices were busy) or wait for a budget at
+least its size (and the heartbeat, to stay safe, wrote 0 to every slice whose budget was below
+its largest message: with 1-50-recipient mail every slice sat at 0 while the quota idled). Here
+safety and fairness are separate:
+
+* **Safety, exact, always**: the ledger's ``log`` holds every booked send of the account (epoch
+  ms, recipients). A send of ``r`` is booked at the earliest time ``at`` at which every window of
+  ``WINDOW_MS + GUARD_MS`` containing ``at`` holds at most ``capacity - r`` (a message larger than
+  the capacity, which SES accepts alone, only into windows holding nothing). The guard is the
+  margin for arrival jitter: SES counts by arrival, and any one-second window of arrivals that
+  lag their slots by between d and d + guard lies inside one such window of slots. No heartbeat
+  timing, outage or late tick can push the account over its rate.
+* **Fairness, per slice**: a slice books at its *cap* (recipients/s) with a one-second burst
+  tolerance (GCRA: a send of ``r`` at ``at`` needs ``at >= tat - TAU_MS`` and moves the slice's
+  theoretical arrival time ``tat`` by ``r / cap`` seconds). A message larger than the cap simply
+  moves ``tat`` further: it is scheduled, paid for against the account's capacity, and the slice
+  sends again when its average allows. The heartbeat writes the caps by backlog each tick
+  (``cap:<slice>``, ``caps_until``); without a fresh tick each slice's cap is its guaranteed rate.
+
+Liveness. A booking goes to the earliest time that fits, so once booked it cannot be crowded out
+by later, smaller bookings, and the calendar ahead of now holds at most one booking per running
+sender (a sender books, sleeps to its slot, sends, then books again): a message of any size finds
+room within (recipients already booked) / capacity + one window.
+
+Item (pk ``ledger`` in the account-region's state table): ``log`` (see :func:`encode_log`),
+``version`` (optimistic concurrency for the senders' writes), ``expires_at`` (TTL), the
+heartbeat's ``capacity`` / ``caps_until`` / ``cap:<slice>``, and per slice the senders'
+``tat:<slice>`` (epoch ms) and ``mean:<slice>`` (recipients per message, a moving average the
+heartbeat turns queue depth into recipients with), and ``paused_until:<slice>`` /
+``paused_reason:<slice>`` (SES SendingPaused, the reputation breaker). Slice names are
+``[A-Za-z0-9_-]`` (the config's rule), so ``<attribute>:<slice>`` is unambiguous.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from functions.common.dynamodb import DynamoDbClient, conditional_check_item, number, number_value
+
+LEDGER_PK = "ledger"
+WINDOW_MS = 1000
+"""SES's rate window: recipients per second."""
+GUARD_MS = 25
+"""Margin for arrival jitter: bookings are judged over windows this much longer than a second."""
+TAU_MS = 1000
+"""A slice's burst tolerance: it may book this far ahead of its own average pace."""
+SKEW_MS = 1000
+"""How far behind the newest booking the log keeps entries (clocks of senders are not in step)."""
+CAPS_GRACE_SECONDS = 5.0
+"""The heartbeat's caps stay in force this long after ``caps_until``: a late tick never drops a
+slice to its fallback (safety does not depend on it: the log is exact). Then guaranteed rates."""
+MEAN_WEIGHT = 0.1
+"""Weight of each new message in a slice's moving average of recipients per message."""
+LEDGER_TTL_SECONDS = 86400
+
+Entry = tuple[int, int]
+"""One booked send: (epoch milliseconds, recipients)."""
+
+
+def to_ms(seconds: float) -> int:
+    """Epoch seconds to integer epoch milliseconds, rounded to the nearest millisecond."""
+    return round(seconds * 1000)
+
+
+def encode_log(entries: Sequence[Entry]) -> str:
+    """Compact text for DynamoDB: ``"<t0>:<n0>,<d1>:<n1>,..."``, each ``d`` the milliseconds since
+    the entry before (the log is sorted, so deltas are small and never negative)."""
+    parts: list[str] = []
+    previous = 0
+    for i, (t, n) in enumerate(entries):
+        parts.append(f"{t if i == 0 else t - previous}:{n}")
+        previous = t
+    return ",".join(parts)
+
+
+def decode_log(text: str) -> tuple[Entry, ...]:
+    """Inverse of :func:`encode_log`."""
+    entries: list[Entry] = []
+    t = 0
+    for i, part in enumerate(p for p in text.split(",") if p):
+        offset, _, count = part.partition(":")
+        t = int(offset) if i == 0 else t + int(offset)
+        entries.append((t, int(count)))
+    return tuple(entries)
+
+
+def attr(name: str, slice_name: str) -> str:
+    """The ledger attribute ``name`` of one slice (``cap``, ``tat``, ``mean``, ``paused_until``...)."""
+    return f"{name}:{slice_name}"
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """A read of the ledger item (low-level attribute values), with typed accessors."""
+
+    item: Mapping[str, Any]
+
+    @property
+    def log(self) -> tuple[Entry, ...]:
+        return decode_log(str(self.item.get("log", {}).get("S", "")))
+
+    @property
+    def version(self) -> float | None:
+        return number(dict(self.item), "version")
+
+    def number(self, name: str, slice_name: str | None = None) -> float | None:
+        return number(dict(self.item), name if slice_name is None else attr(name, slice_name))
+
+    def capacity(self, default: float) -> float:
+        """The account's recipients/s for bookings: the heartbeat's reading of the SES quota x
+        headroom once it has written one, else ``default`` (the configured quota)."""
+        written = self.number("capacity")
+        return default if written is None else written
+
+    def cap(self, slice_name: str, rate_per_second: float, now: float) -> float:
+        """The slice's cap in force at ``now``: the heartbeat's while fresh, else its guaranteed rate."""
+        until, written = self.number("caps_until"), self.number("cap", slice_name)
+        if until is None or written is None or now > until + CAPS_GRACE_SECONDS:
+            return rate_per_second
+        return written
+
+    def caps_fresh(self, now: float) -> float | None:
+        """``caps_until`` while the heartbeat's caps are in force, else ``None``."""
+        until = self.number("caps_until")
+        return until if until is not None and now <= until + CAPS_GRACE_SECONDS else None
+
+    def paused_until(self, slice_name: str, now: float) -> float | None:
+        until = self.number("paused_until", slice_name)
+        return until if until is not None and now < until else None
+
+    def mean_recipients(self, slice_name: str) -> float:
+        return self.number("mean", slice_name) or 1.0
+
+
+def read_ledger(client: DynamoDbClient, table: str) -> Ledger:
+    """A strongly consistent read: bookings decided on a stale log could overbook the account."""
+    response = client.get_item(TableName=table, Key={"pk": {"S": LEDGER_PK}}, ConsistentRead=True)
+    item = response.get("Item")
+    return Ledger(item if isinstance(item, dict) else {})
+
+
+def window_sums(entries: Sequence[Entry], window_ms: int) -> tuple[list[int], Any]:
+    """Sorted times and a function: recipients booked in the window ``(end - window_ms, end]``."""
+    ordered = sorted((t, n) for t, n in entries if n > 0)
+    times = [t for t, _ in ordered]
+    prefix = [0, *itertools.accumulate(n for _, n in ordered)]
+
+    def window_sum(end: int) -> int:
+        return prefix[bisect.bisect_right(times, end)] - prefix[bisect.bisect_right(times, end - window_ms)]
+
+    return times, window_sum
+
+
+def earliest_fit(
+    entries: Iterable[Entry], at_ms: int, recipients: int, capacity: float, window_ms: int = WINDOW_MS + GUARD_MS
+) -> int | None:
+    """The earliest time ``>= at_ms`` at which ``recipients`` fit the account's windows, or ``None``
+    when nothing ever fits (a capacity of zero or less)."""
+    if capacity <= 0:
+        return None
+    times, window_sum = window_sums(list(entries), window_ms)
+
+    def fits(at: int) -> bool:
+        # The windows containing `at` end in [at, at + window); their sums change only where an
+        # entry enters, so the one ending at `at` and those ending at later entries cover them all.
+        ends = [at, *times[bisect.bisect_right(times, at) : bisect.bisect_left(times, at + window_ms)]]
+        for end in ends:
+            used = window_sum(end)
+            if used > 0 and used + recipients > capacity:
+                return False
+        return True
+
+    # Room appears only when an entry leaves the windows (its time + window); the last such moment
+    # always fits: no entry is left in any window containing it.
+    candidates = [at_ms, *sorted({t + window_ms for t in times if t + window_ms > at_ms})]
+    return next(c for c in candidates if fits(c))
+
+
+@dataclass(frozen=True)
+class Booking:
+    """Answer of :func:`book`. Granted: ``at_ms`` is the slot, ``updates`` the attributes to SET
+    (``log``, ``tat:<slice>``, ``mean:<slice>``). Refused: ``wait_ms`` until asking again is worth it."""
+
+    granted: bool
+    at_ms: int = 0
+    wait_ms: int = 0
+    cap: float = 0.0
+    updates: Mapping[str, Any] | None = None
+
+
+def book(
+    ledger: Ledger,
+    slice_name: str,
+    recipients: int,
+    *,
+    now_ms: int,
+    earliest_ms: int,
+    max_wait_ms: int,
+    rate_per_second: float,
+    default_capacity: float,
+) -> Booking:
+    """Decide one reservation; pure, so the same in memory and in DynamoDB (see module docstring).
+
+    The slot is the earliest time ``>= max(earliest_ms, tat - TAU_MS)`` that fits the account;
+    granted only within ``now_ms + max_wait_ms``.
+    """
+    if recipients < 1:
+        raise ValueError(f"recipients must be at least 1, got {recipients}")
+    now = now_ms / 1000
+    entries = sorted(ledger.log)
+    horizon = entries[0][0] if entries and entries[0][1] == 0 else None
+    window = WINDOW_MS + GUARD_MS
+    # Entries at or before the horizon were pruned: a caller whose windows reach back past it
+    # (its clock lags the others') waits rather than being judged on an incomplete log.
+    if horizon is not None and earliest_ms - window < horizon:
+        return Booking(False, wait_ms=horizon + window - earliest_ms)
+    cap = ledger.cap(slice_name, rate_per_second, now)
+    if cap <= 0:  # nothing for this slice until the next tick (or, without one, ever): ask again soon
+        until = ledger.caps_fresh(now)
+        return Booking(False, wait_ms=max(50, (to_ms(until) if until is not None else now_ms + 1000) - now_ms + 1))
+    tat = ledger.number("tat", slice_name)
+    start = max(earliest_ms, int(tat) - TAU_MS if tat is not None else earliest_ms)
+    at = earliest_fit(entries, start, recipients, ledger.capacity(default_capacity), window)
+    if at is None:
+        return Booking(False, wait_ms=1000)
+    if at - now_ms > max_wait_ms:
+        return Booking(False, wait_ms=at - now_ms)
+    new_tat = max(tat or at, at) + math.ceil(recipients * 1000 / cap)
+    mean = ledger.number("mean", slice_name)
+    new_mean = recipients if mean is None else mean + MEAN_WEIGHT * (recipients - mean)
+    pruned_to = max(now_ms - window - SKEW_MS, horizon if horizon is not None else 0)
+    log = _merge(entries, [(at, recipients)], pruned_to)
+    updates = {
+        "log": {"S": encode_log(log)},
+        attr("tat", slice_name): number_value(new_tat),
+        attr("mean", slice_name): number_value(round(new_mean, 3)),
+    }
+    return Booking(True, at_ms=at, wait_ms=at - now_ms, cap=cap, updates=updates)
+
+
+def give_back(
+    ledger: Ledger, slice_name: str, *, at_ms: int, recipients: int, cap: float, now_ms: int, backoff_ms: int = 0
+) -> dict[str, Any]:
+    """The attributes to SET when a booked send did not reach SES (5xx, connect timeout, 429): its
+    recipients leave the log and the slice's pace gives their time back; ``backoff_ms`` > 0 (after
+    a 429: something outside the ledger used the account) keeps the slice off that long."""
+    entries = [(t, n - recipients if t == at_ms else n) for t, n in sorted(ledger.log)]
+    horizon = entries[0][0] if entries and entries[0][1] == 0 else 0
+    tat = ledger.number("tat", slice_name)
+    charged = math.ceil(recipients * 1000 / cap) if cap > 0 else 0
+    new_tat = max((tat or now_ms) - charged, now_ms)
+    if backoff_ms > 0:
+        new_tat = max(new_tat, now_ms + TAU_MS + backoff_ms)
+    return {
+        "log": {"S": encode_log(_merge(entries, [], horizon))},
+        attr("tat", slice_name): number_value(new_tat),
+    }
+
+
+def _merge(entries: Sequence[Entry], booked: Sequence[Entry], horizon: int) -> tuple[Entry, ...]:
+    merged: dict[int, int] = {}
+    for t, n in [*entries, *booked]:
+        if n > 0 and t > horizon:
+            merged[t] = merged.get(t, 0) + n
+    return ((horizon, 0), *sorted(merged.items()))
+
+
+def write_ledger(
+    client: DynamoDbClient, table: str, ledger: Ledger, updates: Mapping[str, Any], *, now: float,
+    ttl_seconds: int = LEDGER_TTL_SECONDS,
+) -> Ledger | None:  # fmt: skip
+    """SET ``updates`` if nobody wrote since ``ledger`` was read (optimistic concurrency on
+    ``version``); ``None`` on success, else the winner's item to decide again on."""
+    version = ledger.version
+    names = {f"#a{i}": name for i, name in enumerate(updates)}
+    values = {f":a{i}": value for i, value in enumerate(updates.values())}
+    names |= {"#version": "version", "#expires_at": "expires_at"}
+    values |= {":new": number_value((version or 0) + 1), ":ttl": number_value(math.ceil(now) + ttl_seconds)}
+    if version is None:
+        condition = "attribute_not_exists(#version)"
+    else:
+        condition = "#version = :old"
+        values[":old"] = number_value(version)
+    sets = ", ".join(f"#a{i} = :a{i}" for i in range(len(updates)))
+    try:
+        client.update_item(
+            TableName=table,
+            Key={"pk": {"S": LEDGER_PK}},
+            UpdateExpression=f"SET {sets}, #version = :new, #expires_at = :ttl",
+            ConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    except Exception as exc:
+        current = conditional_check_item(exc)
+        if current is None:
+            raise
+        return Ledger(current)
+    return None
+
+
+def write_caps(
+    client: DynamoDbClient, table: str, caps: Mapping[str, float], *, capacity: float, until: float
+) -> None:
+    """The heartbeat's tick: each slice's cap, the account capacity, and until when they hold.
+    No ``version`` bump: a sender that decided on the previous caps still books exactly."""
+    names = {"#capacity": "capacity", "#until": "caps_until"}
+    values = {":capacity": number_value(capacity), ":until": number_value(until)}
+    sets = ["#capacity = :capacity", "#until = :until"]
+    for i, (slice_name, cap) in enumerate(sorted(caps.items())):
+        names[f"#c{i}"] = attr("cap", slice_name)
+        values[f":c{i}"] = number_value(cap)
+        sets.append(f"#c{i} = :c{i}")
+    client.update_item(
+        TableName=table,
+        Key={"pk": {"S": LEDGER_PK}},
+        UpdateExpression="SET " + ", ".join(sets),
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues=values,
+    )
+
+
+def write_pause(
+    client: DynamoDbClient, table: str, slice_name: str, *, until: float, reason: str,
+    ttl_seconds: int = LEDGER_TTL_SECONDS,
+) -> bool:  # fmt: skip
+    """Pause the slice unless a pause at least as long is set; True if written. The write bumps
+    ``version``, so a sender whose reservation read the ledger before the pause loses its write
+    race, reads the pause and refuses. Used by the senders (SendingPaused) and the breaker."""
+    try:
+        client.update_item(
+            TableName=table,
+            Key={"pk": {"S": LEDGER_PK}},
+            UpdateExpression="SET #until = :until, #reason = :reason, #expires_at = :ttl ADD #version :one",
+            ConditionExpression="attribute_not_exists(#until) OR #until < :until",
+            ExpressionAttributeNames={
+                "#until": attr("paused_until", slice_name),
+                "#reason": attr("paused_reason", slice_name),
+                "#expires_at": "expires_at",
+                "#version": "version",
+            },
+            ExpressionAttributeValues={
+                ":until": number_value(until),
+                ":reason": {"S": reason},
+                ":ttl": number_value(math.ceil(until) + ttl_seconds),
+                ":one": {"N": "1"},
+            },
+        )
+    except Exception as exc:
+        if conditional_check_item(exc) is None:
+            raise
+        return False  # a pause at least as long is in force already
+    return True
