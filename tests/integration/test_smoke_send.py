@@ -17,7 +17,7 @@ from moto import mock_aws
 from functions.ops.cli import EXIT_ATTENTION, EXIT_OK, EXIT_USAGE, Io, main
 from functions.sender.handler import SenderConfig, SenderDeps, handle_batch
 from functions.sender.idempotency import DynamoDbIdempotencyStore
-from functions.sender.limiter import InMemoryLimiter
+from tests.support.ledger_table import in_memory_limiter
 from tests.support.aws import create_state_table
 from tests.support.status_items import create_status_table, event, write
 
@@ -126,7 +126,7 @@ class Platform:
         deps = SenderDeps(
             ses=self.ses,
             sqs=self.sqs,
-            limiter=InMemoryLimiter(100),
+            limiter=in_memory_limiter(100),
             store=DynamoDbIdempotencyStore(self.dynamodb, STATE_TABLE, "at-de"),
             clock=SenderClock(self.t),
         )

@@ -21,7 +21,7 @@ from typing import Any
 
 from functions.sender.handler import SenderConfig, SenderDeps, handle_batch
 from functions.sender.idempotency import InMemoryIdempotencyStore
-from functions.sender.limiter import InMemoryLimiter
+from tests.support.ledger_table import in_memory_limiter
 from tests.support.ses_model import SesModel
 from tests.support.sqs_model import CrashingSes, CrashPlan, EventSourceMapping, Invocation, Queue, SqsModel
 from tests.support.virtual_time import VirtualClock
@@ -119,7 +119,7 @@ class SenderFleet:
             )
             for lane in LANES
         }
-        self.limiter = InMemoryLimiter(rate_per_second)
+        self.limiter = in_memory_limiter(rate_per_second)
         self.store = InMemoryIdempotencyStore()
         self.config = SenderConfig(
             slice_name=slice_name,

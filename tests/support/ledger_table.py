@@ -96,3 +96,17 @@ class LedgerTable:
             if (operator == "=" and left == right) or (operator == "<" and left < right):
                 return True
         return False
+
+
+def in_memory_limiter(
+    rate_per_second: float, *, slice_name: str = "at-de", account_rate: float | None = None,
+    table: LedgerTable | None = None,
+) -> Any:  # fmt: skip
+    """The real ``DynamoDbLimiter`` over an in-memory table (a fresh one unless ``table`` is
+    shared): one slice whose account capacity is ``account_rate`` (default: its own rate)."""
+    from functions.sender.limiter import DynamoDbLimiter
+
+    return DynamoDbLimiter(
+        table if table is not None else LedgerTable(), "state", slice_name, rate_per_second,
+        account_rate_per_second=account_rate if account_rate is not None else rate_per_second,
+    )  # fmt: skip

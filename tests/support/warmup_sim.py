@@ -20,7 +20,7 @@ from typing import Any
 from functions.common.warmup_counter import InMemoryWarmupCounter, utc_day
 from functions.sender.handler import SenderConfig, SenderDeps, handle_batch
 from functions.sender.idempotency import InMemoryIdempotencyStore
-from functions.sender.limiter import InMemoryLimiter
+from tests.support.ledger_table import in_memory_limiter
 from functions.sender.routing import WarmupRouter
 from functions.warmup_controller.handler import ControllerConfig, ControllerDeps, run
 from functions.warmup_controller.schedule import WarmupSchedule
@@ -118,7 +118,7 @@ def simulate(days: int = 60, *, split: bool = True, seed: int = 7) -> Run:
         counter, pool=POOL, dedicated_configuration_set=DEDICATED, shared_configuration_set=SHARED
     )
     deps = SenderDeps(
-        ses=ses, sqs=Sqs(), limiter=InMemoryLimiter(30.0), store=InMemoryIdempotencyStore(), clock=clock,
+        ses=ses, sqs=Sqs(), limiter=in_memory_limiter(30.0), store=InMemoryIdempotencyStore(), clock=clock,
         router=router if split else None,
     )  # fmt: skip
     config = SenderConfig(slice_name="at-de", dlq_url="dlq", configuration_set=SHARED)

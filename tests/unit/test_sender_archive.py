@@ -5,21 +5,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.sender.limiter import InMemoryLimiter
+from functions.sender.limiter import DynamoDbLimiter
 from functions.sender.ports import Reservation
+from tests.support.ledger_table import LedgerTable
 from tests.unit.test_sender_handler import Harness, message
 
 ARCHIVE = "orders@archive.shop.example.com"
 
 
-class RecordingLimiter(InMemoryLimiter):
+class RecordingLimiter(DynamoDbLimiter):
     def __init__(self, rate: float) -> None:
-        super().__init__(rate)
+        super().__init__(LedgerTable(), "state", "at-de", rate, account_rate_per_second=rate)
         self.asked: list[int] = []
 
-    def reserve(self, recipients: int, now: float, max_wait_seconds: float) -> Reservation:
+    def reserve(
+        self, recipients: int, now: float, max_wait_seconds: float = 0.0, *, earliest: float | None = None
+    ) -> Reservation:
         self.asked.append(recipients)
-        return super().reserve(recipients, now, max_wait_seconds)
+        return super().reserve(recipients, now, max_wait_seconds, earliest=earliest)
 
 
 def _harness(**config: Any) -> Harness:

@@ -10,8 +10,9 @@ from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutErr
 
 from functions.sender.handler import SenderConfig, SenderDeps, handle_batch
 from functions.sender.idempotency import InMemoryIdempotencyStore
-from functions.sender.limiter import HeartbeatBudget, InMemoryLimiter
-from functions.sender.ports import ClaimStatus, Reservation
+from functions.common.ledger import write_caps
+from functions.sender.ports import ClaimStatus, RateLimiter, Reservation
+from tests.support.ledger_table import LedgerTable, in_memory_limiter
 
 QUEUE_ARN = "arn:aws:sqs:eu-central-1:111111111111:example-at-de-transactional"
 QUEUE_URL = "https://sqs.eu-central-1.amazonaws.com/111111111111/example-at-de-transactional"
@@ -20,27 +21,61 @@ T0 = 1_800_000_000.0
 
 
 class FakeClock:
+    """Time moves only when the code under test sleeps; ``at`` runs a callback when it passes."""
+
     def __init__(self) -> None:
         self.t = T0
         self.slept: list[float] = []
+        self.events: list[tuple[float, Any]] = []
 
     def now(self) -> float:
         return self.t
 
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
-        self.t += seconds
+        self.t += max(seconds, 0.0)
+        due = sorted((e for e in self.events if e[0] <= self.t), key=lambda e: e[0])
+        self.events = [e for e in self.events if e[0] > self.t]
+        for _, callback in due:
+            callback()
+
+    def at(self, when: float, callback: Any) -> None:
+        self.events.append((when, callback))
+
+
+class SlowLimiter:
+    """A limiter whose booking round trips take ``seconds`` of the clock; counts give-backs."""
+
+    def __init__(self, inner: RateLimiter, clock: FakeClock, seconds: float) -> None:
+        self.inner, self.clock, self.seconds = inner, clock, seconds
+        self.released = 0
+
+    def reserve(self, recipients: int, now: float, max_wait_seconds: float = 0.0, **kw: Any) -> Reservation:
+        grant = self.inner.reserve(recipients, now, max_wait_seconds, **kw)
+        self.clock.sleep(self.seconds)
+        return grant
+
+    def release(self, reservation: Reservation, now: float, **kw: Any) -> None:
+        self.released += 1
+        self.inner.release(reservation, now, **kw)
+
+    def pause(self, until: float, reason: str) -> None:
+        self.inner.pause(until, reason)
 
 
 class FakeSes:
     """Answers each call with the next scripted exception, else accepts."""
 
-    def __init__(self, *errors: Exception) -> None:
+    def __init__(self, *errors: Exception, clock: FakeClock | None = None) -> None:
         self.errors = list(errors)
         self.calls: list[dict[str, Any]] = []
+        self.sent_at: list[float] = []
+        self.clock = clock
 
     def send_email(self, **kwargs: Any) -> dict[str, Any]:
         self.calls.append(kwargs)
+        if self.clock is not None:
+            self.sent_at.append(self.clock.now())
         if self.errors:
             raise self.errors.pop(0)
         return {"MessageId": f"ses-{len(self.calls)}"}
@@ -77,8 +112,9 @@ class Harness:
     def __init__(self, ses: FakeSes | None = None, *, rate: float = 100, **config: Any) -> None:
         self.clock = FakeClock()
         self.ses = ses or FakeSes()
+        self.ses.clock = self.clock
         self.sqs = FakeSqs(fail_dlq=config.pop("fail_dlq", False))
-        self.limiter: Any = InMemoryLimiter(rate)
+        self.limiter: Any = in_memory_limiter(rate)
         self.store = InMemoryIdempotencyStore()
         self.config = SenderConfig(
             slice_name="at-de",
@@ -247,31 +283,44 @@ def test_a_connect_timeout_is_retried_since_nothing_left_the_sender() -> None:
 def test_a_short_wait_for_budget_sleeps_then_sends() -> None:
     h = Harness(rate=10)
     assert h.run(message("a", recipients=10), message("b", recipients=5)) == []
-    assert len(h.ses.calls) == 2
-    assert sum(h.clock.slept) == pytest.approx(1.0, abs=0.05)
+    first, second = h.ses.sent_at
+    assert second - first == pytest.approx(1.025, abs=0.002)  # a second plus the ledger's jitter guard
 
 
 def test_no_budget_within_the_wait_limit_hands_the_message_back_unclaimed() -> None:
     h = Harness(rate=10, max_wait_seconds=0.5)
     assert h.run(message("a", recipients=10), message("b", recipients=5)) == ["m1"]
-    assert h.sqs.visibility[0]["VisibilityTimeout"] == 1
+    assert h.sqs.visibility[0]["VisibilityTimeout"] == 2  # room in 1.025 s (a second and the jitter guard), rounded up
     assert h.store.claim("b", h.clock.now(), 60).status is ClaimStatus.NEW
 
 
-def test_a_message_waiting_for_the_next_heartbeat_budget_is_kept_not_handed_back() -> None:
+def test_a_message_waiting_for_the_next_heartbeat_cap_is_kept_not_handed_back() -> None:
     h = Harness(rate=10)
-    budget = {"until": h.clock.now() + 0.3}  # a budget of 10/s for 0.3 s; the next one follows
-
-    def heartbeat() -> HeartbeatBudget:
-        if h.clock.now() > budget["until"]:  # the heartbeat ticks on time
-            budget["until"] += 1.0
-        return HeartbeatBudget(10, budget["until"])
-
-    h.limiter = InMemoryLimiter(10, budget_source=heartbeat)
+    table = LedgerTable()
+    h.limiter = in_memory_limiter(10, table=table)
+    now = h.clock.now()
+    write_caps(table, "state", {"at-de": 0}, capacity=10, until=now + 0.3)  # nothing until the next tick
+    h.clock.at(now + 0.3, lambda: write_caps(table, "state", {"at-de": 10}, capacity=10, until=now + 1.3))
     assert h.run(message("a", recipients=10), message("b", recipients=5)) == []
-    assert len(h.ses.calls) == 2  # b waited in hand across the tick: no visibility change
+    assert len(h.ses.calls) == 2  # both waited in hand across the tick: no visibility change
     assert h.sqs.visibility == []
     assert h.sqs.requeued() == []
+
+
+def test_the_send_leaves_on_its_slot_measured_after_the_booking_round_trips() -> None:
+    h = Harness(rate=10)
+    slow = SlowLimiter(in_memory_limiter(10), h.clock, seconds=0.3)  # the booking itself takes 0.3 s
+    h.limiter = slow
+    assert h.run(message("a", recipients=10), message("b", recipients=10)) == []
+    first, second = h.ses.sent_at
+    assert second - first == pytest.approx(1.025, abs=0.002)  # not 1.025 + 0.3: the wait starts after booking
+    assert slow.released == 1  # the first booking's slot passed while it was being written: booked again
+
+
+def test_a_throttled_send_gives_its_recipients_back() -> None:
+    h = Harness(FakeSes(ses_error("TooManyRequestsException", "Maximum sending rate exceeded.", 429)), rate=10)
+    assert h.run(message("a", recipients=10)) == ["m0"]
+    assert h.limiter.reserve(10, h.clock.now() + 0.3).granted  # the room is free again after the back-off
 
 
 def test_a_retry_on_the_last_receive_before_redrive_is_re_enqueued_instead() -> None:
@@ -322,8 +371,11 @@ def test_a_paused_limiter_holds_messages_without_calling_ses() -> None:
     h = Harness()
 
     class Paused:
-        def reserve(self, recipients: int, now: float, max_wait_seconds: float = 0.0) -> Reservation:  # noqa: ARG002
+        def reserve(self, recipients: int, now: float, max_wait_seconds: float = 0.0, **_: Any) -> Reservation:  # noqa: ARG002
             return Reservation(granted=False, wait_seconds=300, paused_until=now + 300)
+
+        def release(self, reservation: Reservation, now: float, **_: Any) -> None:
+            raise AssertionError("not expected")
 
         def pause(self, until: float, reason: str) -> None:  # noqa: ARG002
             raise AssertionError("not expected")
