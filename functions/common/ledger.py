@@ -43,7 +43,7 @@ import bisect
 import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from functions.common.dynamodb import DynamoDbClient, conditional_check_item, number, number_value
@@ -54,7 +54,8 @@ WINDOW_MS = 1000
 GUARD_MS = 25
 """Margin for arrival jitter: bookings are judged over windows this much longer than a second."""
 TAU_MS = 1000
-"""A slice's burst tolerance: it may book this far ahead of its own average pace."""
+"""A slice's burst tolerance: it may book this far ahead of its own average pace, and a pace
+held back by a full account keeps this much credit."""
 SKEW_MS = 1000
 """How far behind the newest booking the log keeps entries (clocks of senders are not in step)."""
 CAPS_GRACE_SECONDS = 5.0
@@ -163,7 +164,11 @@ def window_sums(entries: Sequence[Entry], window_ms: int) -> tuple[list[int], An
 
 
 def earliest_fit(
-    entries: Iterable[Entry], at_ms: int, recipients: int, capacity: float, window_ms: int = WINDOW_MS + GUARD_MS
+    entries: Iterable[Entry],
+    at_ms: int,
+    recipients: int,
+    capacity: float,
+    window_ms: int = WINDOW_MS + GUARD_MS,
 ) -> int | None:
     """The earliest time ``>= at_ms`` at which ``recipients`` fit the account's windows, or ``None``
     when nothing ever fits (a capacity of zero or less)."""
@@ -190,12 +195,13 @@ def earliest_fit(
 @dataclass(frozen=True)
 class Booking:
     """Answer of :func:`book`. Granted: ``at_ms`` is the slot, ``updates`` the attributes to SET
-    (``log``, ``tat:<slice>``, ``mean:<slice>``). Refused: ``wait_ms`` until asking again is worth it."""
+    (``log``, the paces, ``mean:<slice>``), ``charges`` the milliseconds each pace moved (to give
+    them back exactly). Refused: ``wait_ms`` until asking again is worth it."""
 
     granted: bool
     at_ms: int = 0
     wait_ms: int = 0
-    cap: float = 0.0
+    charges: Mapping[str, int] = field(default_factory=dict)
     updates: Mapping[str, Any] | None = None
 
 
@@ -228,44 +234,72 @@ def book(
     cap = ledger.cap(slice_name, rate_per_second, now)
     if cap <= 0:  # nothing for this slice until the next tick (or, without one, ever): ask again soon
         until = ledger.caps_fresh(now)
-        return Booking(False, wait_ms=max(50, (to_ms(until) if until is not None else now_ms + 1000) - now_ms + 1))
+        return Booking(
+            False, wait_ms=max(50, (to_ms(until) if until is not None else now_ms + 1000) - now_ms + 1)
+        )
     tat = ledger.number("tat", slice_name)
-    start = max(earliest_ms, int(tat) - TAU_MS if tat is not None else earliest_ms)
-    at = earliest_fit(entries, start, recipients, ledger.capacity(default_capacity), window)
+    capacity = ledger.capacity(default_capacity)
+    # A message larger than a second of the slice's cap pays one second of it; the rest is paid
+    # by the account, from the rate no slice is guaranteed (``oversize_rate``, written by the
+    # heartbeat), on one pace shared by every slice's oversize messages: a large message neither
+    # silences its slice for many seconds nor lets lumps eat into anybody's guaranteed rate.
+    oversize_rate = ledger.number("oversize_rate") or 0.0
+    excess = recipients - cap if recipients > cap and oversize_rate > 0 else 0.0
+    oversize_tat = ledger.number("oversize_tat") if excess else None
+    held_until = ledger.number("held_until", slice_name)  # a short back-off after a 429
+    earliest_ms = max(earliest_ms, int(held_until or 0))
+    start = max([earliest_ms, *(int(t) - TAU_MS for t in (tat, oversize_tat) if t is not None)])
+    at = earliest_fit(entries, start, recipients, capacity, window)
     if at is None:
         return Booking(False, wait_ms=1000)
+    borrowed = False
+    if at > earliest_ms and earliest_fit(entries, earliest_ms, recipients, capacity, window) == earliest_ms:
+        # Room nobody booked, at the moment the send would leave: take it beyond the slice's pace
+        # (work-conserving), without moving any pace. Only room *now* is borrowed, never a slot
+        # ahead, so bookings made at a pace (which reach ahead) are never crowded out.
+        at, borrowed = earliest_ms, True
     if at - now_ms > max_wait_ms:
         return Booking(False, wait_ms=at - now_ms)
-    new_tat = max(tat or at, at) + math.ceil(recipients * 1000 / cap)
+    charges: dict[str, int] = {}
+    if not borrowed:
+        charges[attr("tat", slice_name)] = math.ceil((recipients - excess) * 1000 / cap)
+        if excess:
+            charges["oversize_tat"] = math.ceil(excess * 1000 / oversize_rate)
     mean = ledger.number("mean", slice_name)
     new_mean = recipients if mean is None else mean + MEAN_WEIGHT * (recipients - mean)
     pruned_to = max(now_ms - window - SKEW_MS, horizon if horizon is not None else 0)
     log = _merge(entries, [(at, recipients)], pruned_to)
-    updates = {
+    updates: dict[str, Any] = {
         "log": {"S": encode_log(log)},
-        attr("tat", slice_name): number_value(new_tat),
         attr("mean", slice_name): number_value(round(new_mean, 3)),
     }
-    return Booking(True, at_ms=at, wait_ms=at - now_ms, cap=cap, updates=updates)
+    for name, charge in charges.items():
+        # A pace held back by a full account keeps up to TAU_MS as credit, so it catches up when
+        # room appears instead of losing what the others' bookings delayed.
+        before = ledger.number(name)
+        updates[name] = number_value(max(before if before is not None else at, at - TAU_MS) + charge)
+    if excess and not borrowed:  # what the heartbeat keeps out of the caps it lends (see tick)
+        updates["oversize_used"] = number_value((ledger.number("oversize_used") or 0) + excess)
+    return Booking(True, at_ms=at, wait_ms=at - now_ms, charges=charges, updates=updates)
 
 
 def give_back(
-    ledger: Ledger, slice_name: str, *, at_ms: int, recipients: int, cap: float, now_ms: int, backoff_ms: int = 0
-) -> dict[str, Any]:
+    ledger: Ledger, slice_name: str, *, at_ms: int, recipients: int, charges: Mapping[str, int], now_ms: int,
+    backoff_ms: int = 0,
+) -> dict[str, Any]:  # fmt: skip
     """The attributes to SET when a booked send did not reach SES (5xx, connect timeout, 429): its
-    recipients leave the log and the slice's pace gives their time back; ``backoff_ms`` > 0 (after
-    a 429: something outside the ledger used the account) keeps the slice off that long."""
+    recipients leave the log and the paces it moved give their time back; ``backoff_ms`` > 0
+    (after a 429: something outside the ledger used the account) keeps the slice from booking
+    anything earlier than that (``held_until:<slice>``, epoch ms)."""
     entries = [(t, n - recipients if t == at_ms else n) for t, n in sorted(ledger.log)]
     horizon = entries[0][0] if entries and entries[0][1] == 0 else 0
-    tat = ledger.number("tat", slice_name)
-    charged = math.ceil(recipients * 1000 / cap) if cap > 0 else 0
-    new_tat = max((tat or now_ms) - charged, now_ms)
+    updates: dict[str, Any] = {"log": {"S": encode_log(_merge(entries, [], horizon))}}
+    for name, charge in charges.items():
+        before = ledger.number(name)
+        updates[name] = number_value(max((before if before is not None else now_ms) - charge, now_ms))
     if backoff_ms > 0:
-        new_tat = max(new_tat, now_ms + TAU_MS + backoff_ms)
-    return {
-        "log": {"S": encode_log(_merge(entries, [], horizon))},
-        attr("tat", slice_name): number_value(new_tat),
-    }
+        updates[attr("held_until", slice_name)] = number_value(now_ms + backoff_ms)
+    return updates
 
 
 def _merge(entries: Sequence[Entry], booked: Sequence[Entry], horizon: int) -> tuple[Entry, ...]:
@@ -312,13 +346,26 @@ def write_ledger(
 
 
 def write_caps(
-    client: DynamoDbClient, table: str, caps: Mapping[str, float], *, capacity: float, until: float
-) -> None:
-    """The heartbeat's tick: each slice's cap, the account capacity, and until when they hold.
-    No ``version`` bump: a sender that decided on the previous caps still books exactly."""
-    names = {"#capacity": "capacity", "#until": "caps_until"}
-    values = {":capacity": number_value(capacity), ":until": number_value(until)}
-    sets = ["#capacity = :capacity", "#until = :until"]
+    client: DynamoDbClient, table: str, caps: Mapping[str, float], *, capacity: float, until: float,
+    oversize_rate: float = 0.0, oversize_seen: tuple[float, float, float] | None = None,
+) -> None:  # fmt: skip
+    """The heartbeat's tick: each slice's cap, the account capacity, until when the caps hold, and
+    the rate oversize messages are paid from (what no slice is guaranteed). No ``version`` bump: a
+    sender that decided on the previous caps still books exactly."""
+    names = {"#capacity": "capacity", "#until": "caps_until", "#oversize": "oversize_rate"}
+    values = {
+        ":capacity": number_value(capacity),
+        ":until": number_value(until),
+        ":oversize": number_value(oversize_rate),
+    }
+    sets = ["#capacity = :capacity", "#until = :until", "#oversize = :oversize"]
+    if oversize_seen is not None:  # the heartbeat's own memory between ticks (see its tick)
+        for name, value in zip(
+            ("oversize_seen", "oversize_seen_at", "oversize_seen_rate"), oversize_seen, strict=True
+        ):
+            names[f"#{name}"] = name
+            values[f":{name}"] = number_value(value)
+            sets.append(f"#{name} = :{name}")
     for i, (slice_name, cap) in enumerate(sorted(caps.items())):
         names[f"#c{i}"] = attr("cap", slice_name)
         values[f":c{i}"] = number_value(cap)

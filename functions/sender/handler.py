@@ -488,8 +488,13 @@ def _default_deps() -> tuple[SenderDeps, SenderConfig]:
         ses=ses,
         sqs=boto3.client("sqs"),
         limiter=DynamoDbLimiter(
-            dynamodb, table, config.slice_name, float(os.environ["RATE_PER_SECOND"]),
-            account_rate_per_second=float(os.environ.get("ACCOUNT_RATE_PER_SECOND") or os.environ["RATE_PER_SECOND"]),
+            dynamodb,
+            table,
+            config.slice_name,
+            float(os.environ["RATE_PER_SECOND"]),
+            account_rate_per_second=float(
+                os.environ.get("ACCOUNT_RATE_PER_SECOND") or os.environ["RATE_PER_SECOND"]
+            ),
         ),  # fmt: skip
         store=DynamoDbIdempotencyStore(dynamodb, table, config.slice_name),
         clock=SystemClock(),

@@ -86,9 +86,8 @@ class DynamoDbLimiter:
                 return Reservation(False, booking.wait_ms / 1000)
             winner = write_ledger(self.client, self.table_name, ledger, booking.updates, now=now)
             if winner is None:
-                return Reservation(
-                    True, booking.at_ms / 1000 - now, at=booking.at_ms / 1000, recipients=recipients, cap=booking.cap
-                )
+                at = booking.at_ms / 1000
+                return Reservation(True, at - now, at=at, recipients=recipients, charges=booking.charges)
             with self._count_lock:
                 self.conflicts += 1
             ledger = winner  # decide again on the winner's item, without another read
@@ -105,7 +104,7 @@ class DynamoDbLimiter:
             for _ in range(self.max_attempts):
                 updates = give_back(
                     ledger, self.slice_name, at_ms=to_ms(reservation.at), recipients=reservation.recipients,
-                    cap=reservation.cap, now_ms=to_ms(now), backoff_ms=THROTTLE_BACKOFF_MS if throttled else 0,
+                    charges=reservation.charges, now_ms=to_ms(now), backoff_ms=THROTTLE_BACKOFF_MS if throttled else 0,
                 )  # fmt: skip
                 winner = write_ledger(self.client, self.table_name, ledger, updates, now=now)
                 if winner is None:
@@ -119,4 +118,3 @@ class DynamoDbLimiter:
         :func:`functions.common.ledger.write_pause`)."""
         if write_pause(self.client, self.table_name, self.slice_name, until=until, reason=reason):
             log("limiter_paused", slice=self.slice_name, paused_until=until, reason=reason)
-

@@ -7,7 +7,8 @@ benchmark run the real handler code in virtual time.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 
@@ -17,7 +18,7 @@ class Reservation:
 
     ``granted``: ``recipients`` are booked for the slot ``at`` (epoch seconds), ``wait_seconds``
     after the ``now`` given; sleep until ``at`` (measured on a fresh clock reading), then send.
-    ``cap`` is the slice's cap the booking was charged at (to give it back exactly). Otherwise
+    ``charges`` are what the booking moved the slice's paces by (to give them back exactly). Otherwise
     nothing was taken and ``wait_seconds`` says when room could appear at the earliest (another
     sender may take it first). ``paused_until`` is set while the slice is stopped (SendingPaused /
     AccountSuspended seen by any sender, the reputation breaker): nothing is granted before then.
@@ -28,7 +29,7 @@ class Reservation:
     paused_until: float | None = None
     at: float | None = None
     recipients: int = 0
-    cap: float = 0.0
+    charges: Mapping[str, int] = field(default_factory=dict)
 
 
 class RateLimiter(Protocol):

@@ -20,7 +20,6 @@ _CONFIGURATION_SET = re.compile(r"[A-Za-z0-9_-]{1,64}")
 LEDGER_PK = "ledger"  # the account's send ledger item (functions/common/ledger.py; a test keeps them equal)
 
 
-
 @dataclass(frozen=True, kw_only=True)
 class FoundationProps:
     """Inputs of :class:`SendingFoundation`: what every slice of a stack shares.

@@ -283,11 +283,7 @@ class Heartbeat(Construct):
                 "Effect": "Allow",
                 "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
                 "Resource": foundation.table_arn,
-                "Condition": {
-                    "ForAllValues:StringEquals": {
-                        "dynamodb:LeadingKeys": [LEDGER_PK]
-                    }
-                },
+                "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [LEDGER_PK]}},
             },
             {
                 "Sid": "StackKey",

@@ -284,11 +284,7 @@ class ReputationMonitor(Construct):
                     "Effect": "Allow",
                     "Action": ["dynamodb:UpdateItem"],
                     "Resource": props.state_table_arn,
-                    "Condition": {
-                        "ForAllValues:StringEquals": {
-                            "dynamodb:LeadingKeys": [LEDGER_PK]
-                        }
-                    },
+                    "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [LEDGER_PK]}},
                 }
             )
         return json.dumps({"Version": "2012-10-17", "Statement": statements})

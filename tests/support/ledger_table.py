@@ -53,7 +53,10 @@ class LedgerTable:
             if condition and not self._holds(condition, item or {}, names, values):
                 self.conflicts += 1
                 response: dict[str, Any] = {
-                    "Error": {"Code": "ConditionalCheckFailedException", "Message": "The conditional request failed"},
+                    "Error": {
+                        "Code": "ConditionalCheckFailedException",
+                        "Message": "The conditional request failed",
+                    },
                     "ResponseMetadata": {"HTTPStatusCode": 400},
                 }
                 if item is not None and kwargs.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD":

@@ -186,6 +186,7 @@ def test_sender_environment_is_exactly_the_contract(doc: dict[str, Any]) -> None
     assert env_of(doc, "at_de_sender") == {
         "SLICE_NAME": "at-de",
         "RATE_PER_SECOND": "60",
+        "ACCOUNT_RATE_PER_SECOND": "60",  # none given: the slice's own rate (it never borrows beyond it)
         "STATE_TABLE": "${aws_dynamodb_table.sending_state.name}",
         "DLQ_URL": "${aws_sqs_queue.at_de_dlq.url}",
         "QUEUE_URLS": "${jsonencode(zipmap("
@@ -312,7 +313,7 @@ def test_sender_queue_table_and_key_statements_are_exact(doc: dict[str, Any]) ->
             "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
             "Resource": TABLE_ARN,
             "Condition": {
-                "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["limiter#at-de", "msg#at-de#*"]}
+                "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["ledger", "msg#at-de#*"]}
             },
         },
         "QueueMessagesKey": {
@@ -613,3 +614,10 @@ def test_enqueue_policy_grants_send_on_the_lanes_and_the_key_only(synth: Any) ->
             "Resource": KEY,
         },
     }
+
+
+def test_the_ledger_key_the_policies_name_is_the_one_the_lambdas_use() -> None:
+    from functions.common.ledger import LEDGER_PK as RUNTIME
+    from modules.capacity_slice.props import LEDGER_PK
+
+    assert LEDGER_PK == RUNTIME

@@ -271,7 +271,7 @@ def test_heartbeat_policy_reads_quota_and_lanes_and_writes_only_limiter_items(do
     assert table["Action"] == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
     assert table["Resource"] == TABLE_ARN
     assert table["Condition"] == {
-        "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["limiter#at-de", "limiter#bulk"]}
+        "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["ledger"]}
     }
     key = by_sid(statements, "StackKey")
     assert (key["Action"], key["Resource"]) == (["kms:Decrypt", "kms:GenerateDataKey"], KEY)

@@ -165,7 +165,7 @@ def test_breaker_may_pause_only_its_sets_and_its_slices_limiter_items(doc: dict[
     ]
     limiter = statements["PauseOwnSlicesLimiters"]
     assert limiter["Action"] == ["dynamodb:UpdateItem"]
-    assert limiter["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["limiter#at-de"]}}
+    assert limiter["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["ledger"]}}
 
 
 def test_dashboard_body_is_valid_json_of_placed_widgets_within_the_grid(doc: dict[str, Any]) -> None:

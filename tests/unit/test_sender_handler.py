@@ -290,7 +290,9 @@ def test_a_short_wait_for_budget_sleeps_then_sends() -> None:
 def test_no_budget_within_the_wait_limit_hands_the_message_back_unclaimed() -> None:
     h = Harness(rate=10, max_wait_seconds=0.5)
     assert h.run(message("a", recipients=10), message("b", recipients=5)) == ["m1"]
-    assert h.sqs.visibility[0]["VisibilityTimeout"] == 2  # room in 1.025 s (a second and the jitter guard), rounded up
+    assert (
+        h.sqs.visibility[0]["VisibilityTimeout"] == 2
+    )  # room in 1.025 s (a second and the jitter guard), rounded up
     assert h.store.claim("b", h.clock.now(), 60).status is ClaimStatus.NEW
 
 
@@ -318,7 +320,9 @@ def test_the_send_leaves_on_its_slot_measured_after_the_booking_round_trips() ->
 
 
 def test_a_throttled_send_gives_its_recipients_back() -> None:
-    h = Harness(FakeSes(ses_error("TooManyRequestsException", "Maximum sending rate exceeded.", 429)), rate=10)
+    h = Harness(
+        FakeSes(ses_error("TooManyRequestsException", "Maximum sending rate exceeded.", 429)), rate=10
+    )
     assert h.run(message("a", recipients=10)) == ["m0"]
     assert h.limiter.reserve(10, h.clock.now() + 0.3).granted  # the room is free again after the back-off
 
@@ -371,7 +375,9 @@ def test_a_paused_limiter_holds_messages_without_calling_ses() -> None:
     h = Harness()
 
     class Paused:
-        def reserve(self, recipients: int, now: float, max_wait_seconds: float = 0.0, **_: Any) -> Reservation:  # noqa: ARG002
+        def reserve(
+            self, recipients: int, now: float, max_wait_seconds: float = 0.0, **_: Any
+        ) -> Reservation:  # noqa: ARG002
             return Reservation(granted=False, wait_seconds=300, paused_until=now + 300)
 
         def release(self, reservation: Reservation, now: float, **_: Any) -> None:
