@@ -284,16 +284,15 @@ def book(
 
 
 def give_back(
-    ledger: Ledger, slice_name: str, *, at_ms: int, recipients: int, charges: Mapping[str, int], now_ms: int,
-    backoff_ms: int = 0,
-) -> dict[str, Any]:  # fmt: skip
-    """The attributes to SET when a booked send did not reach SES (5xx, connect timeout, 429): its
-    recipients leave the log and the paces it moved give their time back; ``backoff_ms`` > 0
-    (after a 429: something outside the ledger used the account) keeps the slice from booking
-    anything earlier than that (``held_until:<slice>``, epoch ms)."""
-    entries = [(t, n - recipients if t == at_ms else n) for t, n in sorted(ledger.log)]
-    horizon = entries[0][0] if entries and entries[0][1] == 0 else 0
-    updates: dict[str, Any] = {"log": {"S": encode_log(_merge(entries, [], horizon))}}
+    ledger: Ledger, slice_name: str, *, charges: Mapping[str, int], now_ms: int, backoff_ms: int = 0
+) -> dict[str, Any]:
+    """The attributes to SET when a booked send was not accepted by SES (429, 5xx, connect
+    timeout): the paces it moved give their time back, so the slice does not pay for a send that
+    did not happen. The booking itself stays in the log: the attempt did reach (or may have
+    reached) SES in that window, and a window SES saw must never look emptier than it was.
+    ``backoff_ms`` > 0 (after a 429: something outside the ledger used the account) keeps the
+    slice from booking anything before then (``held_until:<slice>``, epoch ms)."""
+    updates: dict[str, Any] = {}
     for name, charge in charges.items():
         before = ledger.number(name)
         updates[name] = number_value(max((before if before is not None else now_ms) - charge, now_ms))

@@ -299,7 +299,7 @@ class _Record:
         return self.retry(max(1, math.ceil(grant.wait_seconds)), "NO_BUDGET_YET")
 
     def give_back(self, *, throttled: bool = False) -> None:
-        """The send did not reach SES: its booked recipients go back to the ledger."""
+        """SES did not accept the send: the slice gets the pace it paid back."""
         if self.grant is not None:
             self.deps.limiter.release(self.grant, self.deps.clock.now(), throttled=throttled)
             self.grant = None

@@ -95,16 +95,16 @@ class DynamoDbLimiter:
         return Reservation(False, self.conflict_wait_seconds)
 
     def release(self, reservation: Reservation, now: float, *, throttled: bool = False) -> None:
-        """Give a granted reservation back: the send did not reach SES. After a 429 (``throttled``)
-        the slice also backs off briefly. Best effort: a failure only costs the slot."""
-        if not reservation.granted or reservation.at is None:
+        """Give a granted reservation's pace back: SES did not accept the send. After a 429
+        (``throttled``) the slice also holds off briefly. Best effort: a failure only costs pace."""
+        if not reservation.granted or not (reservation.charges or throttled):
             return
         try:
             ledger = read_ledger(self.client, self.table_name)
             for _ in range(self.max_attempts):
                 updates = give_back(
-                    ledger, self.slice_name, at_ms=to_ms(reservation.at), recipients=reservation.recipients,
-                    charges=reservation.charges, now_ms=to_ms(now), backoff_ms=THROTTLE_BACKOFF_MS if throttled else 0,
+                    ledger, self.slice_name, charges=reservation.charges, now_ms=to_ms(now),
+                    backoff_ms=THROTTLE_BACKOFF_MS if throttled else 0,
                 )  # fmt: skip
                 winner = write_ledger(self.client, self.table_name, ledger, updates, now=now)
                 if winner is None:

@@ -47,7 +47,8 @@ class RateLimiter(Protocol):
         within ``now + max_wait_seconds``."""
 
     def release(self, reservation: Reservation, now: float, *, throttled: bool = False) -> None:
-        """Give back a granted reservation whose send did not reach SES (``throttled``: after a 429)."""
+        """Give back the pace a granted reservation took: SES did not accept the send
+        (``throttled``: after a 429, which also holds the slice off briefly)."""
 
     def pause(self, until: float, reason: str) -> None:
         """Stop granting anything to the slice until ``until`` (epoch seconds)."""

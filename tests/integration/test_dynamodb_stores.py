@@ -1,8 +1,10 @@
-"""The DynamoDB limiter and idempotency store against moto (in-process ``mock_aws``).
+"""The DynamoDB limiter (the account's send ledger) and idempotency store against moto
+(in-process ``mock_aws``).
 
 The behaviour suites of tests/unit/test_limiter.py and tests/unit/test_idempotency.py run here
 unchanged against DynamoDB; the tests below them cover what only DynamoDB has: the item layout,
-lost write races, the heartbeat's attributes, TTL.
+lost write races, the heartbeat's attributes, TTL. The ledger is one item per table, so every
+limiter test gets a table of its own.
 
 moto in-process does not make a conditional write atomic: two threads can both pass the same
 condition before either writes (measured: window-bound violations with 8 threads). DynamoDB does
@@ -28,7 +30,8 @@ from functions.sender.idempotency import (
     LEASE_EXPIRED,
     DynamoDbIdempotencyStore,
 )
-from functions.sender.limiter import DynamoDbLimiter, decode_log, encode_log
+from functions.common.ledger import LEDGER_PK, decode_log, encode_log, write_caps
+from functions.sender.limiter import DynamoDbLimiter
 from functions.sender.ports import Claim, ClaimStatus, RateLimiter
 from tests.support.aws import create_state_table
 from tests.support.threads import run_threads
@@ -56,6 +59,20 @@ def client() -> Iterator[Any]:
 @pytest.fixture
 def slice_name() -> str:
     return f"slice-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def table(client: Any) -> str:
+    """A fresh state table: the ledger is one item per account-region."""
+    name = f"state-{uuid.uuid4().hex[:8]}"
+    create_state_table(client, name)
+    return name
+
+
+def limiter_on(
+    client: Any, table: str, slice_name: str, rate: float, account_rate: float = 100, **kw: Any
+) -> DynamoDbLimiter:
+    return DynamoDbLimiter(client, table, slice_name, rate, account_rate_per_second=account_rate, **kw)
 
 
 class AtomicCalls:
@@ -103,35 +120,25 @@ def conditional_failure(operation: str, item: dict[str, Any] | None = None) -> C
     return ClientError(response, operation)  # type: ignore[arg-type]
 
 
-def raw_item(client: Any, pk: str) -> dict[str, Any]:
-    item = client.get_item(TableName=TABLE, Key={"pk": {"S": pk}}, ConsistentRead=True).get("Item")
+def raw_item(client: Any, pk: str, table: str = TABLE) -> dict[str, Any]:
+    item = client.get_item(TableName=table, Key={"pk": {"S": pk}}, ConsistentRead=True).get("Item")
     assert item is not None
     return dict(item)
-
-
-def write_heartbeat(client: Any, slice_name: str, budget: float, until: float) -> None:
-    """What the heartbeat (a later issue) writes: only its own two attributes."""
-    client.update_item(
-        TableName=TABLE,
-        Key={"pk": {"S": f"limiter#{slice_name}"}},
-        UpdateExpression="SET budget = :b, budget_until = :u",
-        ExpressionAttributeValues={":b": {"N": str(budget)}, ":u": {"N": str(until)}},
-    )
 
 
 # --- the shared behaviour suites ---------------------------------------------------------------
 
 
 class DynamoDbHarness:
-    def __init__(self, client: Any, slice_name: str) -> None:
-        self.client, self.slice_name = client, slice_name
+    def __init__(self, client: Any, table: str) -> None:
+        self.table = table
         self.atomic = AtomicCalls(client)
 
-    def limiter(self, rate_per_second: float) -> RateLimiter:
-        return DynamoDbLimiter(self.atomic, TABLE, self.slice_name, rate_per_second)
+    def limiter(self, slice_name: str, rate_per_second: float, account_rate: float = 100) -> RateLimiter:
+        return limiter_on(self.atomic, self.table, slice_name, rate_per_second, account_rate)
 
-    def heartbeat(self, budget: float, until: float) -> None:
-        write_heartbeat(self.atomic, self.slice_name, budget, until)
+    def heartbeat(self, caps: dict[str, float], capacity: float, until: float) -> None:
+        write_caps(self.atomic, self.table, caps, capacity=capacity, until=until)
 
 
 class TestDynamoDbLimiter(LimiterBehaviour):
@@ -139,8 +146,8 @@ class TestDynamoDbLimiter(LimiterBehaviour):
     stress_step_seconds = 0.01
 
     @pytest.fixture
-    def harness(self, client: Any, slice_name: str) -> LimiterHarness:
-        return DynamoDbHarness(client, slice_name)
+    def harness(self, client: Any, table: str) -> LimiterHarness:
+        return DynamoDbHarness(client, table)
 
 
 class TestDynamoDbIdempotencyStore(IdempotencyBehaviour):
@@ -149,86 +156,82 @@ class TestDynamoDbIdempotencyStore(IdempotencyBehaviour):
         return DynamoDbIdempotencyStore(AtomicCalls(client), TABLE, slice_name)
 
 
-# --- the limiter item ----------------------------------------------------------------------------
+# --- the ledger item -----------------------------------------------------------------------------
 
 
-def test_the_limiter_item_holds_a_compact_pruned_log_a_version_and_a_ttl(
-    client: Any, slice_name: str
-) -> None:
-    limiter = DynamoDbLimiter(client, TABLE, slice_name, 10)
-    for dt in (0.0, 0.012, 0.5, 2.2, 2.25):
+def test_the_ledger_holds_a_compact_pruned_log_the_paces_a_version_and_a_ttl(client: Any, table: str) -> None:
+    limiter = limiter_on(client, table, "a", 1000)
+    for dt in (0.0, 0.012, 0.5, 3.2, 3.25):
         assert limiter.reserve(2, T0 + dt).granted
-    item = raw_item(client, f"limiter#{slice_name}")
-    # +0 and +12 pruned at +2.25 (horizon marker +0.25, recipients 0), then the rest as deltas
-    assert item["log"] == {"S": f"{T0_MS + 250}:0,250:2,1700:2,50:2"}
-    assert decode_log(item["log"]["S"]) == (
-        (T0_MS + 250, 0),
-        (T0_MS + 500, 2),
-        (T0_MS + 2200, 2),
-        (T0_MS + 2250, 2),
-    )
+    item = raw_item(client, LEDGER_PK, table)
+    # +0 and +12 pruned at +3.25 (horizon marker +0.2 = 3.25 - 1.025 - 2.025... see SKEW_MS), deltas after
+    log = decode_log(item["log"]["S"])
+    assert log[0][1] == 0 and log[0][0] == T0_MS + 3250 - 1025 - 1000
+    assert log[1:] == ((T0_MS + 3200, 2), (T0_MS + 3250, 2))
     assert item["version"] == {"N": "5"}
-    assert item["expires_at"] == {"N": str(math.ceil(T0 + 2.25) + 86400)}
-    assert set(item) == {"pk", "log", "version", "expires_at"}
+    assert item["expires_at"] == {"N": str(math.ceil(T0 + 3.25) + 86400)}
+    assert set(item) == {"pk", "log", "version", "expires_at", "tat:a", "mean:a"}
 
 
-def test_reserve_and_pause_never_touch_the_heartbeat_attributes(client: Any, slice_name: str) -> None:
-    write_heartbeat(client, slice_name, 7, T0 + 60)  # the heartbeat creates the item first
-    limiter = DynamoDbLimiter(client, TABLE, slice_name, 2)
-    assert all(limiter.reserve(1, T0 + i * 0.01).granted for i in range(7))  # budget 7, not 2
+def test_bookings_and_pauses_never_touch_the_heartbeats_attributes(client: Any, table: str) -> None:
+    write_caps(client, table, {"a": 2}, capacity=7, until=T0 + 60)  # the heartbeat creates the item first
+    limiter = limiter_on(client, table, "a", 2, account_rate=100)
+    assert all(limiter.reserve(1, T0 + i * 0.01).granted for i in range(7))  # the heartbeat's capacity 7
     assert not limiter.reserve(1, T0 + 0.1).granted
     limiter.pause(T0 + 30, "SendingPaused")
-    write_heartbeat(client, slice_name, 9, T0 + 61)  # and keeps writing while senders do
+    write_caps(client, table, {"a": 9}, capacity=7, until=T0 + 61)  # and keeps writing while senders do
     assert limiter.reserve(1, T0 + 31).granted
-    item = raw_item(client, f"limiter#{slice_name}")
-    assert (item["budget"], item["budget_until"]) == ({"N": "9"}, {"N": str(T0 + 61)})
-    assert item["paused_reason"] == {"S": "SendingPaused"}
+    item = raw_item(client, LEDGER_PK, table)
+    assert (item["cap:a"], item["caps_until"]) == ({"N": "9"}, {"N": str(int(T0 + 61))})
+    assert item["paused_reason:a"] == {"S": "SendingPaused"}
 
 
-def test_a_pause_sets_its_own_ttl_and_never_lowers_a_later_pause(client: Any, slice_name: str) -> None:
-    limiter = DynamoDbLimiter(client, TABLE, slice_name, 5)
+def test_a_pause_sets_its_own_ttl_and_never_lowers_a_later_pause(client: Any, table: str) -> None:
+    limiter = limiter_on(client, table, "a", 5)
     limiter.pause(T0 + 900.5, "DailyQuotaExceeded")
     limiter.pause(T0 + 60, "SendingPaused")
-    item = raw_item(client, f"limiter#{slice_name}")
-    assert float(item["paused_until"]["N"]) == T0 + 900.5
-    assert item["paused_reason"] == {"S": "DailyQuotaExceeded"}
+    item = raw_item(client, LEDGER_PK, table)
+    assert float(item["paused_until:a"]["N"]) == T0 + 900.5
+    assert item["paused_reason:a"] == {"S": "DailyQuotaExceeded"}
     assert item["expires_at"] == {"N": str(math.ceil(T0 + 900.5) + 86400)}
 
 
-def test_a_lost_race_is_decided_again_on_the_winners_log(client: Any, slice_name: str) -> None:
-    winner = DynamoDbLimiter(client, TABLE, slice_name, 1)
+def test_a_lost_race_is_decided_again_on_the_winners_log(client: Any, table: str) -> None:
+    winner = limiter_on(client, table, "b", 100, account_rate=1)
     racing = Interleave(client, "update_item", lambda: winner.reserve(1, T0 + 0.01))
-    loser = DynamoDbLimiter(racing, TABLE, slice_name, 1)
-    refused = loser.reserve(1, T0)  # it read an empty log, then the winner wrote first
-    assert (refused.granted, refused.wait_seconds) == (False, pytest.approx(1.01))
+    loser = limiter_on(racing, table, "a", 100, account_rate=1)
+    refused = loser.reserve(1, T0)  # it read an empty ledger, then the winner wrote first
+    assert (refused.granted, refused.wait_seconds) == (False, pytest.approx(1.035))
     assert loser.conflicts == 1
     assert racing.calls == {"get_item": 1, "update_item": 1}  # the failure returned the item: no re-read
-    assert raw_item(client, f"limiter#{slice_name}")["log"] == {
-        "S": encode_log([(T0_MS + 10 - 2000, 0), (T0_MS + 10, 1)])
-    }
+    assert decode_log(raw_item(client, LEDGER_PK, table)["log"]["S"])[1:] == ((T0_MS + 10, 1),)
 
 
-def test_a_lost_race_still_grants_when_there_is_room(client: Any, slice_name: str) -> None:
-    winner = DynamoDbLimiter(client, TABLE, slice_name, 2)
-    loser = DynamoDbLimiter(
-        Interleave(client, "update_item", lambda: winner.reserve(1, T0 + 0.01)), TABLE, slice_name, 2
+def test_a_lost_race_still_grants_when_there_is_room(client: Any, table: str) -> None:
+    winner = limiter_on(client, table, "b", 100, account_rate=2)
+    loser = limiter_on(
+        Interleave(client, "update_item", lambda: winner.reserve(1, T0 + 0.01)),
+        table,
+        "a",
+        100,
+        account_rate=2,
     )
     assert loser.reserve(1, T0).granted
     assert loser.conflicts == 1
-    item = raw_item(client, f"limiter#{slice_name}")
-    assert decode_log(item["log"]["S"]) == ((T0_MS + 10 - 2000, 0), (T0_MS, 1), (T0_MS + 10, 1))
+    item = raw_item(client, LEDGER_PK, table)
+    assert decode_log(item["log"]["S"])[1:] == ((T0_MS, 1), (T0_MS + 10, 1))
     assert item["version"] == {"N": "2"}
 
 
-def test_a_pause_landing_between_read_and_write_wins(client: Any, slice_name: str) -> None:
-    other = DynamoDbLimiter(client, TABLE, slice_name, 5)
+def test_a_pause_landing_between_read_and_write_wins(client: Any, table: str) -> None:
+    other = limiter_on(client, table, "a", 5)
     assert other.reserve(1, T0 - 2).granted  # the item exists with a version
     racing = Interleave(client, "update_item", lambda: other.pause(T0 + 10, "SendingPaused"))
-    held = DynamoDbLimiter(racing, TABLE, slice_name, 5).reserve(1, T0)
+    held = limiter_on(racing, table, "a", 5).reserve(1, T0)
     assert (held.granted, held.paused_until) == (False, pytest.approx(T0 + 10))
 
 
-def test_endless_lost_races_end_in_a_short_wait(client: Any, slice_name: str) -> None:
+def test_endless_lost_races_end_in_a_short_wait(client: Any, table: str) -> None:
     class AlwaysLoses:
         updates = 0
 
@@ -240,7 +243,7 @@ def test_endless_lost_races_end_in_a_short_wait(client: Any, slice_name: str) ->
             raise conditional_failure("UpdateItem")  # and no item: the limiter copes with that too
 
     stub = AlwaysLoses()
-    limiter = DynamoDbLimiter(stub, TABLE, slice_name, 5, max_attempts=3, conflict_wait_seconds=0.03)  # type: ignore[arg-type]
+    limiter = limiter_on(stub, table, "a", 5, max_attempts=3, conflict_wait_seconds=0.03)
     reservation = limiter.reserve(1, T0)
     assert (reservation.granted, reservation.wait_seconds, reservation.paused_until) == (False, 0.03, None)
     assert (stub.updates, limiter.conflicts) == (3, 3)
@@ -248,22 +251,26 @@ def test_endless_lost_races_end_in_a_short_wait(client: Any, slice_name: str) ->
 
 def test_other_errors_are_not_swallowed(client: Any, slice_name: str) -> None:
     with pytest.raises(ClientError, match="ResourceNotFoundException"):
-        DynamoDbLimiter(client, "no-such-table", slice_name, 5).reserve(1, T0)
+        limiter_on(client, "no-such-table", slice_name, 5).reserve(1, T0)
     with pytest.raises(ClientError, match="ResourceNotFoundException"):
         DynamoDbIdempotencyStore(client, "no-such-table", slice_name).claim("k", T0, 60)
 
 
-def test_no_grant_is_lost_when_eight_senders_race_for_one_item(client: Any, slice_name: str) -> None:
+def test_no_booking_is_lost_when_eight_senders_of_three_slices_race_for_the_ledger(
+    client: Any, table: str
+) -> None:
     atomic = AtomicCalls(client)
-    limiters = [DynamoDbLimiter(atomic, TABLE, slice_name, 1000, max_attempts=100) for _ in range(8)]
+    limiters = [
+        limiter_on(atomic, table, f"s{i % 3}", 1000, account_rate=1000, max_attempts=100) for i in range(8)
+    ]
 
     def sender(i: int) -> None:
         for j in range(20):
             assert limiters[i].reserve(1, T0 + (j * 8 + i) * 0.003).granted
 
     run_threads(8, sender)
-    log = decode_log(raw_item(client, f"limiter#{slice_name}")["log"]["S"])
-    assert sum(n for _, n in log) == 160  # every grant's write survived: no lost update
+    log = decode_log(raw_item(client, LEDGER_PK, table)["log"]["S"])
+    assert sum(n for _, n in log) == 160  # every booking's write survived: no lost update
     # (Lost races are forced deterministically by the Interleave tests above; thread scheduling
     # alone does not promise one here, so this test does not assert that they happened.)
 

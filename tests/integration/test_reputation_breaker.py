@@ -1,5 +1,5 @@
 """The reputation breaker against moto DynamoDB and a fake SES: a critical alarm pauses the set and
-its slices in the limiter's own item format, so the real sender limiter refuses afterwards."""
+its slices in the send ledger's own format, so the real sender limiter refuses afterwards."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 from moto import mock_aws
 
 from functions.reputation_breaker.handler import BreakerConfig, BreakerDeps, BreakerTarget, handle
+from functions.common.ledger import LEDGER_PK
 from functions.sender.limiter import DynamoDbLimiter
 from tests.support.aws import create_state_table
 
@@ -60,7 +61,10 @@ def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 
 def item(client: Any, slice_name: str) -> dict[str, Any]:
-    return dict(client.get_item(TableName=TABLE, Key={"pk": {"S": f"limiter#{slice_name}"}}).get("Item", {}))
+    """The slice's attributes of the account's send ledger, by their plain names."""
+    ledger = dict(client.get_item(TableName=TABLE, Key={"pk": {"S": LEDGER_PK}}).get("Item", {}))
+    mine = {k.removesuffix(f":{slice_name}"): v for k, v in ledger.items() if k.endswith(f":{slice_name}")}
+    return mine | ({"version": ledger["version"]} if mine else {})
 
 
 def test_critical_alarm_disables_the_configuration_sets_sending(dynamodb: Any) -> None:
@@ -69,18 +73,18 @@ def test_critical_alarm_disables_the_configuration_sets_sending(dynamodb: Any) -
     assert ses.calls == [{"ConfigurationSetName": "transactional", "SendingEnabled": False}]
 
 
-def test_critical_alarm_pauses_each_slice_in_the_limiter_item_format(dynamodb: Any) -> None:
+def test_critical_alarm_pauses_each_slice_in_the_ledger_format(dynamodb: Any) -> None:
     handle(EVENT, BreakerDeps(ses=FakeSes(), dynamodb=dynamodb, clock=FixedClock()), CONFIG)
     for name in ("at-de", "at-news"):
         written = item(dynamodb, name)
         assert float(written["paused_until"]["N"]) == NOW + 30 * 86400
         assert written["paused_reason"] == {"S": f"REPUTATION_BREAKER {ALARM}"}
-        assert written["version"] == {"N": "1"}
+        assert written["version"] == {"N": "2"}  # one ledger item: each slice's pause bumps it
 
 
 def test_the_sender_limiter_refuses_a_slice_the_breaker_paused(dynamodb: Any) -> None:
     handle(EVENT, BreakerDeps(ses=FakeSes(), dynamodb=dynamodb, clock=FixedClock()), CONFIG)
-    limiter = DynamoDbLimiter(dynamodb, TABLE, "at-de", rate_per_second=10)
+    limiter = DynamoDbLimiter(dynamodb, TABLE, "at-de", rate_per_second=10, account_rate_per_second=10)
     reservation = limiter.reserve(1, NOW + 60)
     assert not reservation.granted
     assert reservation.paused_until == NOW + 30 * 86400
@@ -88,7 +92,7 @@ def test_the_sender_limiter_refuses_a_slice_the_breaker_paused(dynamodb: Any) ->
 
 def test_a_shorter_sender_pause_does_not_lift_the_breakers_pause(dynamodb: Any) -> None:
     handle(EVENT, BreakerDeps(ses=FakeSes(), dynamodb=dynamodb, clock=FixedClock()), CONFIG)
-    DynamoDbLimiter(dynamodb, TABLE, "at-de", rate_per_second=10).pause(NOW + 900, "SendingPaused")
+    DynamoDbLimiter(dynamodb, TABLE, "at-de", rate_per_second=10, account_rate_per_second=10).pause(NOW + 900, "SendingPaused")
     assert float(item(dynamodb, "at-de")["paused_until"]["N"]) == NOW + 30 * 86400
 
 
@@ -96,7 +100,7 @@ def test_a_repeated_alarm_is_harmless(dynamodb: Any) -> None:
     deps = BreakerDeps(ses=FakeSes(), dynamodb=dynamodb, clock=FixedClock())
     handle(EVENT, deps, CONFIG)
     handle(EVENT, deps, CONFIG)
-    assert item(dynamodb, "at-de")["version"] == {"N": "1"}  # the second pause was not later: no write
+    assert item(dynamodb, "at-de")["version"] == {"N": "2"}  # the second pauses were not later: no write
 
 
 def test_an_alarm_returning_to_ok_pauses_nothing(dynamodb: Any) -> None:
@@ -143,9 +147,10 @@ def test_the_runbooks_resume_command_lifts_the_breakers_pause(dynamodb: Any) -> 
     # README runbook, step 3, as boto3 arguments.
     dynamodb.update_item(
         TableName=TABLE,
-        Key={"pk": {"S": "limiter#at-de"}},
-        UpdateExpression="REMOVE paused_until, paused_reason ADD version :one",
-        ConditionExpression="begins_with(paused_reason, :breaker)",
+        Key={"pk": {"S": "ledger"}},
+        UpdateExpression="REMOVE #until, #reason ADD version :one",
+        ConditionExpression="begins_with(#reason, :breaker)",
+        ExpressionAttributeNames={"#until": "paused_until:at-de", "#reason": "paused_reason:at-de"},
         ExpressionAttributeValues={":one": {"N": "1"}, ":breaker": {"S": "REPUTATION_BREAKER"}},
     )
-    assert DynamoDbLimiter(dynamodb, TABLE, "at-de", rate_per_second=10).reserve(1, NOW + 60).granted
+    assert DynamoDbLimiter(dynamodb, TABLE, "at-de", rate_per_second=10, account_rate_per_second=10).reserve(1, NOW + 60).granted

@@ -187,7 +187,7 @@ def build_slice() -> Slice:
     deps = SenderDeps(
         ses=ses,
         sqs=sqs,
-        limiter=DynamoDbLimiter(dynamodb, TABLE, SLICE, 1000),
+        limiter=DynamoDbLimiter(dynamodb, TABLE, SLICE, 1000, account_rate_per_second=1000),
         store=DynamoDbIdempotencyStore(dynamodb, TABLE, SLICE),
         clock=SystemClock(),
     )

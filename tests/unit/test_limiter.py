@@ -301,24 +301,23 @@ class LimiterBehaviour:
         grant = harness.limiter("a", 100).reserve(1, T0, 1.0, earliest=T0 + 0.05)
         assert grant.at == pytest.approx(T0 + 0.05)
 
-    def test_a_given_back_grant_frees_its_room_and_its_time(self, harness: LimiterHarness) -> None:
-        limiter = harness.limiter("a", 10, 10)
-        grant = limiter.reserve(10, T0)
+    def test_a_given_back_grant_returns_its_pace_but_not_the_room_ses_saw(self, harness: LimiterHarness) -> None:
+        slow, other = harness.limiter("a", 1, 10), harness.limiter("b", 10, 10)
+        grant = slow.reserve(5, T0)  # 5 s of its pace at 1/s
         assert grant.granted
-        limiter.release(grant, T0 + 0.1)
-        again = limiter.reserve(10, T0 + 0.1)
-        assert (again.granted, again.at) == (True, pytest.approx(T0 + 0.1))
+        slow.release(grant, T0 + 0.1)  # SES did not accept it (a 5xx)
+        assert not other.reserve(6, T0 + 0.2).granted  # the attempt's window stays as SES saw it
+        again = slow.reserve(5, T0 + 1.1, 1.0)
+        assert (again.granted, again.at) == (True, pytest.approx(T0 + 1.1))  # pace given back
 
-    def test_after_a_throttle_the_slice_backs_off_briefly_and_keeps_its_room(
-        self, harness: LimiterHarness
-    ) -> None:
-        limiter = harness.limiter("a", 10, 10)
+    def test_after_a_throttle_the_slice_holds_off_briefly(self, harness: LimiterHarness) -> None:
+        limiter = harness.limiter("a", 10, 100)
         grant = limiter.reserve(10, T0)
         limiter.release(grant, T0 + 0.1, throttled=True)
-        probe = limiter.reserve(1, T0 + 0.1, 0.0)  # no booking: the slice is off for a while
+        probe = limiter.reserve(1, T0 + 0.1, 0.0)
         assert (probe.granted, probe.wait_seconds) == (False, pytest.approx(THROTTLE_BACKOFF_MS / 1000))
-        other = harness.limiter("b", 10, 10).reserve(10, T0 + 0.1)
-        assert other.granted  # the given-back room is the account's again at once
+        assert limiter.reserve(1, T0 + 0.1, 1.0).at == pytest.approx(T0 + 0.1 + THROTTLE_BACKOFF_MS / 1000)
+        assert harness.limiter("b", 10, 100).reserve(10, T0 + 0.1).granted  # other slices go on
 
     def test_a_pause_holds_the_slice_until_it_ends(self, harness: LimiterHarness) -> None:
         limiter = harness.limiter("a", 100)

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutErr
 
 from functions.sender.handler import SenderConfig, SenderDeps, handle_batch
 from functions.sender.idempotency import InMemoryIdempotencyStore
-from functions.common.ledger import write_caps
+from functions.common.ledger import read_ledger, to_ms, write_caps
 from functions.sender.ports import ClaimStatus, RateLimiter, Reservation
 from tests.support.ledger_table import LedgerTable, in_memory_limiter
 
@@ -319,12 +319,17 @@ def test_the_send_leaves_on_its_slot_measured_after_the_booking_round_trips() ->
     assert slow.released == 1  # the first booking's slot passed while it was being written: booked again
 
 
-def test_a_throttled_send_gives_its_recipients_back() -> None:
+def test_a_throttled_send_gives_its_pace_back_and_holds_the_slice_briefly() -> None:
     h = Harness(
-        FakeSes(ses_error("TooManyRequestsException", "Maximum sending rate exceeded.", 429)), rate=10
+        FakeSes(ses_error("TooManyRequestsException", "Maximum sending rate exceeded.", 429)), rate=1
     )
+    h.limiter = in_memory_limiter(1, account_rate=100)  # 10 recipients are 10 s of this slice's pace
     assert h.run(message("a", recipients=10)) == ["m0"]
-    assert h.limiter.reserve(10, h.clock.now() + 0.3).granted  # the room is free again after the back-off
+    now = h.clock.now()
+    held = h.limiter.reserve(1, now, 0.0)
+    assert (held.granted, held.wait_seconds) == (False, pytest.approx(0.25))  # a brief hold after a 429
+    pace = read_ledger(h.limiter.client, "state").number("tat", "at-de")
+    assert pace is not None and pace <= to_ms(now)  # and no 10-s debt for a send SES refused
 
 
 def test_a_retry_on_the_last_receive_before_redrive_is_re_enqueued_instead() -> None:
