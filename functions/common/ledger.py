@@ -232,32 +232,40 @@ def book(
     if horizon is not None and earliest_ms - window < horizon:
         return Booking(False, wait_ms=horizon + window - earliest_ms)
     cap = ledger.cap(slice_name, rate_per_second, now)
-    if cap <= 0:  # nothing for this slice until the next tick (or, without one, ever): ask again soon
-        until = ledger.caps_fresh(now)
+    tat = ledger.number("tat", slice_name)
+    capacity = ledger.capacity(default_capacity)
+    held_until = ledger.number("held_until", slice_name)  # a short back-off after a 429
+    earliest_ms = max(earliest_ms, int(held_until or 0))
+    at, excess = None, 0.0
+    if cap > 0:
+        own_start = max(earliest_ms, int(tat) - TAU_MS if tat is not None else earliest_ms)
+        at = earliest_fit(entries, own_start, recipients, capacity, window)
+    # A message larger than a second of the slice's cap may instead pay one second of it and the
+    # rest from the rate no slice is guaranteed (``oversize_rate``, written by the heartbeat), on
+    # one pace shared by every slice's large messages: a large message need not silence its slice
+    # for many seconds, and large mail never eats into anybody's guaranteed rate. Whichever of the
+    # two lands earlier is taken, so a busy shared pace never holds a message back.
+    oversize_rate = ledger.number("oversize_rate") or 0.0
+    if at is not None and recipients > cap and oversize_rate > 0:
+        shared = ledger.number("oversize_tat")
+        shared_start = max([earliest_ms, *(int(t) - TAU_MS for t in (tat, shared) if t is not None)])
+        shared_at = earliest_fit(entries, shared_start, recipients, capacity, window)
+        if shared_at is not None and shared_at <= at:
+            at, excess = shared_at, recipients - cap
+    borrowed = False
+    if (at is None or at > earliest_ms) and earliest_fit(
+        entries, earliest_ms, recipients, capacity, window
+    ) == earliest_ms:
+        # Room nobody booked, at the moment the send would leave: take it beyond the slice's pace
+        # (work-conserving, also for a slice whose cap is 0 this tick), without moving any pace.
+        # Only room *now* is borrowed, never a slot ahead, so paced bookings (which reach ahead)
+        # are never crowded out.
+        at, borrowed, excess = earliest_ms, True, 0.0
+    if at is None:  # no cap this tick and no idle room now: ask again at the next tick
+        until = ledger.caps_fresh(now) if cap <= 0 else None
         return Booking(
             False, wait_ms=max(50, (to_ms(until) if until is not None else now_ms + 1000) - now_ms + 1)
         )
-    tat = ledger.number("tat", slice_name)
-    capacity = ledger.capacity(default_capacity)
-    # A message larger than a second of the slice's cap pays one second of it; the rest is paid
-    # by the account, from the rate no slice is guaranteed (``oversize_rate``, written by the
-    # heartbeat), on one pace shared by every slice's oversize messages: a large message neither
-    # silences its slice for many seconds nor lets lumps eat into anybody's guaranteed rate.
-    oversize_rate = ledger.number("oversize_rate") or 0.0
-    excess = recipients - cap if recipients > cap and oversize_rate > 0 else 0.0
-    oversize_tat = ledger.number("oversize_tat") if excess else None
-    held_until = ledger.number("held_until", slice_name)  # a short back-off after a 429
-    earliest_ms = max(earliest_ms, int(held_until or 0))
-    start = max([earliest_ms, *(int(t) - TAU_MS for t in (tat, oversize_tat) if t is not None)])
-    at = earliest_fit(entries, start, recipients, capacity, window)
-    if at is None:
-        return Booking(False, wait_ms=1000)
-    borrowed = False
-    if at > earliest_ms and earliest_fit(entries, earliest_ms, recipients, capacity, window) == earliest_ms:
-        # Room nobody booked, at the moment the send would leave: take it beyond the slice's pace
-        # (work-conserving), without moving any pace. Only room *now* is borrowed, never a slot
-        # ahead, so bookings made at a pace (which reach ahead) are never crowded out.
-        at, borrowed = earliest_ms, True
     if at - now_ms > max_wait_ms:
         return Booking(False, wait_ms=at - now_ms)
     charges: dict[str, int] = {}
@@ -274,10 +282,13 @@ def book(
         attr("mean", slice_name): number_value(round(new_mean, 3)),
     }
     for name, charge in charges.items():
-        # A pace held back by a full account keeps up to TAU_MS as credit, so it catches up when
-        # room appears instead of losing what the others' bookings delayed.
+        # A pace measures what the slice *booked*, from when it asked, not where the booking landed:
+        # a message that a busy account pushes seconds ahead must not drag the slice's pace along
+        # (its small messages could then use no earlier room). Up to TAU_MS of an idle pace is kept.
         before = ledger.number(name)
-        updates[name] = number_value(max(before if before is not None else at, at - TAU_MS) + charge)
+        updates[name] = number_value(
+            max(before if before is not None else earliest_ms, earliest_ms - TAU_MS) + charge
+        )
     if excess and not borrowed:  # what the heartbeat keeps out of the caps it lends (see tick)
         updates["oversize_used"] = number_value((ledger.number("oversize_used") or 0) + excess)
     return Booking(True, at_ms=at, wait_ms=at - now_ms, charges=charges, updates=updates)

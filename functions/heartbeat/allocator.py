@@ -9,8 +9,9 @@ Target (what the slices should get, ``C = quota x headroom``):
    (water-filling proportional to unmet backlog; since each share is proportional to its own
    cap, one pass fills it): work-conserving - when the backlogs ask for at least ``C`` the sum
    is ``C``.
-3. Whatever nobody has backlog for is spread over all slices by their guaranteed rates, so a
-   slice whose traffic appears between two ticks has room at once.
+3. What is left over goes to the slices with backlog, by backlog (a slice that is the only one
+   with mail gets the whole capacity); when none has backlog, to all by guaranteed rate. A slice
+   whose traffic appears between two ticks borrows idle room at once (``functions.common.ledger``).
 
 Only fairness is decided here. Safety does not depend on these caps: every send of the account
 is booked in the account's ledger (``functions.common.ledger``), which keeps every second within
@@ -65,7 +66,11 @@ def target(slices: Sequence[SliceState], capacity: float) -> dict[str, float]:
     out = {k: base[k] + unmet[k] * share for k in base}
     left = capacity - sum(out.values())
     if left > 0 and slices:
-        weights = {s.name: max(s.guaranteed, 0.0) for s in slices}
+        # to the slices with mail waiting, by backlog (their pace then never holds back mail the
+        # account has room for); with none waiting, by guaranteed rate
+        weights = {s.name: max(s.backlog, 0.0) for s in slices}
+        if not sum(weights.values()) > 0:
+            weights = {s.name: max(s.guaranteed, 0.0) for s in slices}
         total_weight = sum(weights.values())
         for name in out:
             out[name] += left * (weights[name] / total_weight if total_weight > 0 else 1 / len(out))

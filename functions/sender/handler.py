@@ -65,6 +65,9 @@ MAX_VISIBILITY_SECONDS = 43200
 # Reservations per message before it goes back to the queue: a tick is a second and the wait is
 # at most max_wait_seconds, so a handful; the cap only stops a limiter that answers "now" forever.
 MAX_ASKS = 50
+# A message refused for longer than the sender may wait goes back to its queue for at most this
+# long: its slice's pace may be far ahead, but idle room of the account can be borrowed sooner.
+NO_BUDGET_RETRY_SECONDS = 2
 # A send may leave this much after its booked slot; later, the booking is given back and made
 # again. With network jitter it must stay within the ledger's guard (functions.common.ledger).
 LATE_TOLERANCE_SECONDS = 0.010
@@ -296,7 +299,10 @@ class _Record:
             if after + grant.wait_seconds > deadline:
                 break
             clock.sleep(max(grant.wait_seconds, 0.005))
-        return self.retry(max(1, math.ceil(grant.wait_seconds)), "NO_BUDGET_YET")
+        # Back soon, not when the slice's own pace allows: idle room may be borrowed any moment.
+        return self.retry(
+            min(max(1, math.ceil(grant.wait_seconds)), NO_BUDGET_RETRY_SECONDS), "NO_BUDGET_YET"
+        )
 
     def give_back(self, *, throttled: bool = False) -> None:
         """SES did not accept the send: the slice gets the pace it paid back."""

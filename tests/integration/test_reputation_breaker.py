@@ -92,7 +92,9 @@ def test_the_sender_limiter_refuses_a_slice_the_breaker_paused(dynamodb: Any) ->
 
 def test_a_shorter_sender_pause_does_not_lift_the_breakers_pause(dynamodb: Any) -> None:
     handle(EVENT, BreakerDeps(ses=FakeSes(), dynamodb=dynamodb, clock=FixedClock()), CONFIG)
-    DynamoDbLimiter(dynamodb, TABLE, "at-de", rate_per_second=10, account_rate_per_second=10).pause(NOW + 900, "SendingPaused")
+    DynamoDbLimiter(dynamodb, TABLE, "at-de", rate_per_second=10, account_rate_per_second=10).pause(
+        NOW + 900, "SendingPaused"
+    )
     assert float(item(dynamodb, "at-de")["paused_until"]["N"]) == NOW + 30 * 86400
 
 
@@ -153,4 +155,8 @@ def test_the_runbooks_resume_command_lifts_the_breakers_pause(dynamodb: Any) -> 
         ExpressionAttributeNames={"#until": "paused_until:at-de", "#reason": "paused_reason:at-de"},
         ExpressionAttributeValues={":one": {"N": "1"}, ":breaker": {"S": "REPUTATION_BREAKER"}},
     )
-    assert DynamoDbLimiter(dynamodb, TABLE, "at-de", rate_per_second=10, account_rate_per_second=10).reserve(1, NOW + 60).granted
+    assert (
+        DynamoDbLimiter(dynamodb, TABLE, "at-de", rate_per_second=10, account_rate_per_second=10)
+        .reserve(1, NOW + 60)
+        .granted
+    )

@@ -11,8 +11,10 @@ timing (book within ``max_wait``, else wait as told and ask again, keeping the m
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import itertools
+import math
 from collections import deque
 from collections.abc import Callable, Sequence
 from contextlib import redirect_stdout
@@ -22,6 +24,7 @@ from typing import Any
 
 from functions.common.ledger import to_ms
 from functions.heartbeat.handler import HeartbeatConfig, HeartbeatDeps, QuotaCache, SliceConfig, tick
+from functions.sender.handler import NO_BUDGET_RETRY_SECONDS
 from functions.sender.limiter import DynamoDbLimiter
 from tests.support.ledger_table import LedgerTable
 
@@ -106,7 +109,8 @@ def run(world: World) -> Outcome:  # noqa: PLR0915 - one event loop, kept in one
         n: DynamoDbLimiter(table, "state", n, g, account_rate_per_second=capacity)
         for n, g in zip(names, world.guaranteed, strict=True)
     }
-    pending = {n: deque(sorted(a)) for n, a in zip(names, world.arrivals, strict=True)}  # not yet arrived
+    pending = {n: sorted(a) for n, a in zip(names, world.arrivals, strict=True)}  # not yet arrived
+    returning: dict[str, list[tuple[float, int]]] = {n: [] for n in names}  # handed back, invisible
     queued: dict[str, deque[int]] = {n: deque() for n in names}
     held: dict[tuple[str, int], int] = {}  # (slice, sender) -> recipients of the message in hand
     outcome = Outcome(world, backlog={n: [] for n in names})
@@ -115,7 +119,7 @@ def run(world: World) -> Outcome:  # noqa: PLR0915 - one event loop, kept in one
         slices=tuple(SliceConfig(n, g, (n,)) for n, g in zip(names, world.guaranteed, strict=True)),
         headroom=world.headroom,
     )
-    depth = lambda n: len(queued[n]) + sum(1 for (s, _), _r in held.items() if s == n)  # noqa: E731
+    depth = lambda n: len(queued[n]) + len(returning[n]) + sum(1 for (s, _), _r in held.items() if s == n)  # noqa: E731
     deps = HeartbeatDeps(
         ses=_Quota(world.quota), sqs=_Queues(depth), dynamodb=table, clock=None, quota=QuotaCache()
     )  # type: ignore[arg-type]
@@ -138,13 +142,16 @@ def run(world: World) -> Outcome:  # noqa: PLR0915 - one event loop, kept in one
                 break
             for n in names:  # arrivals up to now join their slice's queue
                 while pending[n] and T0 + pending[n][0][0] <= now:
-                    queued[n].append(pending[n].popleft()[1])
+                    queued[n].append(pending[n].pop(0)[1])
+                while returning[n] and T0 + returning[n][0][0] <= now:
+                    queued[n].append(returning[n].pop(0)[1])
             if kind == "tick":
                 result = tick(deps, config, now)
                 outcome.caps.append(dict(result.get("caps", {})))
             elif kind == "books":
                 for n in names:
-                    outcome.backlog[n].append(sum(queued[n]) + sum(r for (s, _), r in held.items() if s == n))
+                    waiting = sum(queued[n]) + sum(r for _, r in returning[n])
+                    outcome.backlog[n].append(waiting + sum(r for (s, _), r in held.items() if s == n))
             else:
                 name, sender, slot = data
                 if slot is not None:  # the booked slot has come: send (SES counts it now)
@@ -161,13 +168,21 @@ def run(world: World) -> Outcome:  # noqa: PLR0915 - one event loop, kept in one
                 )
                 if grant.granted and grant.at is not None:
                     heapq.heappush(events, (grant.at, next(seq), "sender", (name, sender, grant.at)))
-                else:
-                    wait = max(grant.wait_seconds if not grant.granted else 0.0, 0.005)
-                    heapq.heappush(
-                        events,
-                        (now + min(wait, world.max_wait_seconds), next(seq), "sender", (name, sender, None)),
-                    )
-    outcome.unsent = sum(sum(q) for q in queued.values()) + sum(held.values())
+                elif grant.wait_seconds > world.max_wait_seconds:
+                    # as the handler does: hand the message back (it returns when room may
+                    # appear, a visibility timeout later) and take the next one at once
+                    delay = min(math.ceil(grant.wait_seconds), NO_BUDGET_RETRY_SECONDS)
+                    returns = (now - T0 + delay, held.pop((name, sender)))
+                    bisect.insort(returning[name], returns)
+                    heapq.heappush(events, (now, next(seq), "sender", (name, sender, None)))
+                else:  # keep it and ask again when the ledger says room may appear
+                    wait = max(grant.wait_seconds, 0.005)
+                    heapq.heappush(events, (now + wait, next(seq), "sender", (name, sender, None)))
+    outcome.unsent = (
+        sum(sum(q) for q in queued.values())
+        + sum(held.values())
+        + sum(n for p in returning.values() for _, n in p)
+    )
     return outcome
 
 

@@ -32,9 +32,12 @@ def test_minimums_first_then_proportional_to_unmet_backlog() -> None:
     assert allocate(slices, 100) == {k: pytest.approx(v, abs=1e-3) for k, v in caps.items()}
 
 
-def test_capacity_nobody_has_backlog_for_is_spread_by_guaranteed_rate() -> None:
-    caps = target([s("a", 30, 10), s("b", 10, 0)], 100)
-    assert caps == {"a": pytest.approx(10 + 90 * 0.75), "b": pytest.approx(90 * 0.25)}
+def test_capacity_left_over_goes_to_the_slices_with_backlog() -> None:
+    assert target([s("a", 30, 10), s("b", 10, 0)], 100) == {"a": pytest.approx(100), "b": 0}
+
+
+def test_with_no_backlog_anywhere_the_capacity_is_spread_by_guaranteed_rate() -> None:
+    assert target([s("a", 30, 0), s("b", 10, 0)], 100) == {"a": pytest.approx(75), "b": pytest.approx(25)}
 
 
 def test_headroom_scales_the_capacity() -> None:
@@ -101,9 +104,11 @@ def test_minimums_no_starvation_reuse_and_work_conservation(
     scale = min(1.0, capacity / base) if base else 1.0  # < 1 only when headroom < sum of minimums
     for x in slices:
         assert caps[x.name] >= min(x.guaranteed, x.backlog) * scale - 2e-3  # minimums honoured
-        # no starvation: a slice with backlog gets something if it is guaranteed a rate or if the
-        # minimums leave room (more than rounding: caps are floored to 1e-6 recipients/s)
-        if x.backlog > 0 and (x.guaranteed > 0 or base < capacity - 1e-3):
+        # no starvation: a slice with backlog gets something if it is guaranteed a rate or if its
+        # share of what the minimums leave is more than rounding (caps are floored to 1e-6/s)
+        unmet = sum(max(y.backlog - min(y.guaranteed, y.backlog), 0) for y in slices)
+        share_of_rest = (capacity - base) * (x.backlog - min(x.guaranteed, x.backlog)) / unmet if unmet else 0
+        if x.backlog > 0 and (x.guaranteed > 0 or share_of_rest > 1e-5):
             assert caps[x.name] > 0
     demand = sum(x.backlog for x in slices)
     if demand >= capacity:  # work-conserving: all of it goes out, and only to backlogged slices

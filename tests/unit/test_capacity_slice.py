@@ -312,9 +312,7 @@ def test_sender_queue_table_and_key_statements_are_exact(doc: dict[str, Any]) ->
             "Effect": "Allow",
             "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
             "Resource": TABLE_ARN,
-            "Condition": {
-                "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["ledger", "msg#at-de#*"]}
-            },
+            "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["ledger", "msg#at-de#*"]}},
         },
         "QueueMessagesKey": {
             "Sid": "QueueMessagesKey",

@@ -270,9 +270,7 @@ def test_heartbeat_policy_reads_quota_and_lanes_and_writes_only_limiter_items(do
     table = by_sid(statements, "WriteSliceBudgets")
     assert table["Action"] == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
     assert table["Resource"] == TABLE_ARN
-    assert table["Condition"] == {
-        "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["ledger"]}
-    }
+    assert table["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["ledger"]}}
     key = by_sid(statements, "StackKey")
     assert (key["Action"], key["Resource"]) == (["kms:Decrypt", "kms:GenerateDataKey"], KEY)
     assert len(statements) == 4

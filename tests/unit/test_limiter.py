@@ -152,10 +152,12 @@ def test_the_heartbeats_cap_rules_while_fresh_then_the_guaranteed_rate() -> None
     assert ledger_of().capacity(100) == 100
 
 
-def test_a_cap_of_zero_books_nothing_and_says_to_ask_at_the_next_tick() -> None:
-    refused = booking(ledger_of(caps_until=T0 + 0.4, cap__a=0.0), 1)
-    assert not refused.granted
-    assert refused.wait_ms == 401
+def test_a_cap_of_zero_books_only_idle_room_and_otherwise_says_to_ask_at_the_next_tick() -> None:
+    busy = [(T0_MS, 100)]
+    refused = booking(ledger_of(busy, caps_until=T0 + 0.4, cap__a=0.0), 1)
+    assert (refused.granted, refused.wait_ms) == (False, 401)
+    idle = booking(ledger_of(caps_until=T0 + 0.4, cap__a=0.0), 1)
+    assert (idle.granted, idle.at_ms, idle.charges) == (True, T0_MS, {})  # borrowed, no pace
 
 
 def test_a_refusal_beyond_the_wait_offered_names_the_earliest_fit() -> None:
@@ -301,7 +303,9 @@ class LimiterBehaviour:
         grant = harness.limiter("a", 100).reserve(1, T0, 1.0, earliest=T0 + 0.05)
         assert grant.at == pytest.approx(T0 + 0.05)
 
-    def test_a_given_back_grant_returns_its_pace_but_not_the_room_ses_saw(self, harness: LimiterHarness) -> None:
+    def test_a_given_back_grant_returns_its_pace_but_not_the_room_ses_saw(
+        self, harness: LimiterHarness
+    ) -> None:
         slow, other = harness.limiter("a", 1, 10), harness.limiter("b", 10, 10)
         grant = slow.reserve(5, T0)  # 5 s of its pace at 1/s
         assert grant.granted

@@ -320,9 +320,7 @@ def test_the_send_leaves_on_its_slot_measured_after_the_booking_round_trips() ->
 
 
 def test_a_throttled_send_gives_its_pace_back_and_holds_the_slice_briefly() -> None:
-    h = Harness(
-        FakeSes(ses_error("TooManyRequestsException", "Maximum sending rate exceeded.", 429)), rate=1
-    )
+    h = Harness(FakeSes(ses_error("TooManyRequestsException", "Maximum sending rate exceeded.", 429)), rate=1)
     h.limiter = in_memory_limiter(1, account_rate=100)  # 10 recipients are 10 s of this slice's pace
     assert h.run(message("a", recipients=10)) == ["m0"]
     now = h.clock.now()

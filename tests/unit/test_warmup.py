@@ -233,5 +233,7 @@ def test_a_send_that_certainly_failed_gives_its_recipients_back_to_the_day() -> 
 def test_routing_never_makes_the_sender_wait(recipients: int) -> None:
     harness, _ = warm_harness(0)
     run_routed(harness, message("a", recipients=recipients))
-    assert sum(harness.clock.slept) <= Lead().seconds() + 0.001  # only the booking's lead (ms-rounded): no routing wait
+    assert (
+        sum(harness.clock.slept) <= Lead().seconds() + 0.001
+    )  # only the booking's lead (ms-rounded): no routing wait
     assert len(harness.ses.calls) == 1
