@@ -208,6 +208,9 @@ class SerialisingLayer:
                             "visible": bool(m.visible),
                             "delayed": bool(m.delayed),
                             "receive_count": m.approximate_receive_count,
+                            "attributes": {
+                                k: v.get("StringValue") for k, v in (m.message_attributes or {}).items()
+                            },
                         }
                         for m in list(queue._messages)
                     ]
