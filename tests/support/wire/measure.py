@@ -207,8 +207,10 @@ def run_facts(record: RunRecord) -> dict[str, Any]:
     return {
         "startup_seconds": record.startup_seconds,
         "wall_seconds_after_t0": round(duration, 1),
-        "sandboxes_started": len(record.workers),
+        "sandboxes_started": len(record.exits) + record.restarts,
         "sandbox_restarts": record.restarts,
+        # a sandbox still inside an invocation when the run stopped, after the stop grace
+        "sandboxes_killed_at_stop": sum(codes.count(-9) for codes in record.exits.values()),
         "invocations": sum(w["invocations"] for w in record.workers),
         "records": sum(w["records"] for w in record.workers),
         "handler_errors": sum(w["handler_errors"] for w in record.workers),

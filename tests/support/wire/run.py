@@ -89,6 +89,7 @@ class RunRecord:
     sender_events: dict[str, int]
     moto: dict[str, Any]
     restarts: int
+    exits: dict[str, list[int]]  # per sender process name: exit codes of its sandboxes (-9: killed at stop)
     producer_errors: list[str]
     run_dir: Path
     startup_seconds: float
@@ -247,6 +248,7 @@ def run(scenario: Scenario, run_dir: Path) -> RunRecord:
             sender_events=_sender_events(run_dir, senders),
             moto={s: _get_json(f"{getattr(endpoints, s)}/_wire/stats") for s in ("dynamodb", "sqs")},
             restarts=restarts,
+            exits={name: list(group.children[name].exit_codes) for name in senders},
             producer_errors=producer.errors,
             run_dir=run_dir,
             startup_seconds=round(startup, 1),

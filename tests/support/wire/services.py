@@ -131,6 +131,7 @@ class ProcessGroup:
         for child in chosen:
             if child.process is not None and child.process.returncode is not None:
                 child.exit_codes.append(child.process.returncode)
+                child.process = None  # recorded once, also when stop() runs again on exit
             child.restart = False
             if child.log is not None:
                 child.log.close()
