@@ -166,6 +166,10 @@ def figures(record: RunRecord) -> dict[str, Any]:
         "messages_enqueued": len(enqueued_keys),
         "recipients_enqueued": sum(e["recipients"] for e in enqueued_keys.values()),
         "messages_accepted": len(accepts),
+        # a burst's completion (the sending benchmarks): last first-acceptance, once all are in
+        "drained_at_seconds": round(max(accepts.values()) - t0, 3)
+        if accepts and set(enqueued_keys) <= set(accepts)
+        else None,
         "lost": len(lost),
         "lost_keys_sample": sorted(lost)[:10],
         "duplicates": sum(1 for k, n in sends.items() if k and n > 1),
@@ -226,7 +230,21 @@ def run_facts(record: RunRecord) -> dict[str, Any]:
         "dynamodb_requests_in_flight": round(sum(v["busy_seconds"] for v in dynamodb.values()) / duration, 3),
         "sqs_requests_per_second": round(sum(v["requests"] for v in sqs.values()) / duration, 1),
         "producer_errors": len(record.producer_errors),
+        "stand_in_ms_per_request": {
+            op: round(1000 * v["busy_seconds"] / v["requests"], 1)
+            for op, v in {**dynamodb, **sqs}.items()
+            if v["requests"] >= 20
+        },
+        "cpu_seconds": _cpu_by_role(record.cpu_seconds),
     }
+
+
+def _cpu_by_role(cpu: dict[str, float]) -> dict[str, float]:
+    """CPU seconds per kind of process (all senders together), to see who had the two cores."""
+    roles: Counter[str] = Counter()
+    for name, seconds in cpu.items():
+        roles["senders" if name.startswith("sender-") else name] += seconds
+    return {role: round(seconds, 1) for role, seconds in sorted(roles.items())}
 
 
 def _round(value: float | None, digits: int = 3) -> float | None:

@@ -92,6 +92,7 @@ class RunRecord:
     exits: dict[str, list[int]]  # per sender process name: exit codes of its sandboxes (-9: killed at stop)
     producer_errors: list[str]
     run_dir: Path
+    cpu_seconds: dict[str, float]  # per process, until the load and drain ended (restarted: last one)
     startup_seconds: float
 
 
@@ -232,6 +233,7 @@ def run(scenario: Scenario, run_dir: Path) -> RunRecord:
             thread.join(timeout=30)
         load_ended = time.time()
         restarts += _supervise(group, load_ended + scenario.drain_seconds, scenario, producer, ses)
+        cpu = group.cpu_seconds()
         group.stop([*senders, *(["heartbeat"] if scenario.heartbeat else [])], grace=scenario.stop_grace)
         ended = time.time()
         return RunRecord(
@@ -249,6 +251,7 @@ def run(scenario: Scenario, run_dir: Path) -> RunRecord:
             moto={s: _get_json(f"{getattr(endpoints, s)}/_wire/stats") for s in ("dynamodb", "sqs")},
             restarts=restarts,
             exits={name: list(group.children[name].exit_codes) for name in senders},
+            cpu_seconds=cpu,
             producer_errors=producer.errors,
             run_dir=run_dir,
             startup_seconds=round(startup, 1),

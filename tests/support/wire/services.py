@@ -143,6 +143,20 @@ class ProcessGroup:
     def __exit__(self, *exc: object) -> None:
         self.stop(grace=5.0)
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system) of each running child so far, from /proc (Linux)."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        out = {}
+        for name, child in self.children.items():
+            if child.process is None or child.process.poll() is not None:
+                continue
+            try:
+                fields = Path(f"/proc/{child.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            out[name] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (fields 14, 15)
+        return out
+
     def tail(self, name: str, lines: int = 30) -> str:
         path = self.children[name].log_path
         if not path.exists():
