@@ -75,8 +75,8 @@ def scenario(name: str, outage: tuple[float, float] | None) -> Scenario:
 
 def headline(result: dict[str, Any]) -> dict[str, Any]:
     """The figures asked for first, then the rest of the measurement."""
-    keys = ("over_quota_seconds", "throttled_fraction", "utilization_when_backlogged", "slices")
-    keys += ("lost", "duplicates")
+    keys = ["over_quota_seconds", "throttled_fraction", "utilization_when_backlogged", "slices"]
+    keys += ["lost", "duplicates"]
     return {k: result[k] for k in keys} | {k: v for k, v in result.items() if k not in keys}
 
 

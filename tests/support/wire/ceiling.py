@@ -134,9 +134,12 @@ def measure(
 ) -> dict[str, Any]:
     """Both probes, and moto's own service times; ``ceiling_requests_per_second`` is the better
     of the two measured rates (the machine's other work shares the same two cores)."""
-    kwargs = {"seconds": seconds, "processes": processes, "threads": threads}
-    hot = conditional_increments(endpoint, table, hot=True, **kwargs)
-    spread = conditional_increments(endpoint, table, hot=False, **kwargs)
+    hot = conditional_increments(
+        endpoint, table, seconds=seconds, processes=processes, threads=threads, hot=True
+    )
+    spread = conditional_increments(
+        endpoint, table, seconds=seconds, processes=processes, threads=threads, hot=False
+    )
     return {
         "ceiling_requests_per_second": max(hot["requests_per_second"], spread["requests_per_second"]),
         "hot_item": hot,

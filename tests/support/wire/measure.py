@@ -233,7 +233,7 @@ def run_facts(record: RunRecord) -> dict[str, Any]:
         "stand_in_ms_per_request": {
             op: round(1000 * v["busy_seconds"] / v["requests"], 1)
             for op, v in {**dynamodb, **sqs}.items()
-            if v["requests"] >= 20
+            if v["requests"] >= 20 and op != "AmazonSQS.ReceiveMessage"  # a long poll's wait is no service
         },
         "cpu_seconds": _cpu_by_role(record.cpu_seconds),
     }
@@ -241,7 +241,7 @@ def run_facts(record: RunRecord) -> dict[str, Any]:
 
 def _cpu_by_role(cpu: dict[str, float]) -> dict[str, float]:
     """CPU seconds per kind of process (all senders together), to see who had the two cores."""
-    roles: Counter[str] = Counter()
+    roles: defaultdict[str, float] = defaultdict(float)
     for name, seconds in cpu.items():
         roles["senders" if name.startswith("sender-") else name] += seconds
     return {role: round(seconds, 1) for role, seconds in sorted(roles.items())}

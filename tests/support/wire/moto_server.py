@@ -36,7 +36,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +81,7 @@ class _Locks:
 class SerialisingLayer:
     """WSGI middleware around moto's app; see the module docstring for what it serialises."""
 
-    def __init__(self, app: Wsgi, direct: dict[str, Wsgi] | None = None) -> None:
+    def __init__(self, app: Wsgi, direct: Mapping[str, Wsgi] | None = None) -> None:
         self.app = app
         # JSON-protocol calls go straight to their service's app: moto's host dispatcher costs
         # ~1 ms a request (and holds a global lock) to find what X-Amz-Target already says.
@@ -200,7 +200,8 @@ class SerialisingLayer:
 
         out: dict[str, list[dict[str, Any]]] = {}
         for _account, region, backend in sqs_backends.iter_backends():
-            for name, queue in list(backend.queues.items()):
+            queues: dict[str, Any] = getattr(backend, "queues", {})
+            for name, queue in list(queues.items()):
                 with self.locks.holding([f"queue:{name}"]):
                     out[f"{region}/{name}"] = [
                         {
@@ -261,8 +262,8 @@ def fast_clock() -> None:
         return unix_time(dt) * 1000.0
 
     for module in (utils, sqs_models):
-        module.unix_time = unix_time  # type: ignore[assignment]
-        module.unix_time_millis = unix_time_millis  # type: ignore[assignment]
+        setattr(module, "unix_time", unix_time)  # noqa: B010 - a patch, named as moto names it
+        setattr(module, "unix_time_millis", unix_time_millis)  # noqa: B010
 
 
 def make_app() -> SerialisingLayer:

@@ -180,7 +180,8 @@ def start_lambdas(
             **envs.heartbeat_environment(slices, state_table=table, headroom=hb.headroom),
         }
         args = [
-            "--start-file", str(d / "t0"), "--seconds", str(scenario.seconds + scenario.drain_seconds),
+            # ticks until the senders are stopped (+5 s: still alive when its CPU time is read)
+            "--start-file", str(d / "t0"), "--seconds", str(scenario.seconds + scenario.drain_seconds + 5),
             "--ticks", str(d / "ticks.jsonl"), "--ready", str(d / "heartbeat.ready"),
             "--max-seconds", str(_bound(scenario)),
         ]  # fmt: skip

@@ -273,7 +273,7 @@ def _decode_blobs(payload: dict[str, Any]) -> dict[str, Any]:
     """The wire carries blobs as base64 strings; the model (like boto3's caller) wants bytes."""
     content = payload.get("Content")
     raw = content.get("Raw") if isinstance(content, dict) else None
-    if isinstance(raw, dict) and isinstance(raw.get("Data"), str):
+    if isinstance(content, dict) and isinstance(raw, dict) and isinstance(raw.get("Data"), str):
         payload = {**payload, "Content": {**content, "Raw": {**raw, "Data": base64.b64decode(raw["Data"])}}}
     return payload
 
