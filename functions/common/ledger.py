@@ -323,9 +323,11 @@ def _merge(entries: Sequence[Entry], booked: Sequence[Entry], horizon: int) -> t
 def write_ledger(
     client: DynamoDbClient, table: str, ledger: Ledger, updates: Mapping[str, Any], *, now: float,
     ttl_seconds: int = LEDGER_TTL_SECONDS,
-) -> Ledger | None:  # fmt: skip
+) -> tuple[bool, Ledger]:  # fmt: skip
     """SET ``updates`` if nobody wrote since ``ledger`` was read (optimistic concurrency on
-    ``version``); ``None`` on success, else the winner's item to decide again on."""
+    ``version``). Returns whether it was written and the item as it is now: the new one, or the
+    winner's to decide again on. Both come with the answer, so a sender that keeps the last item
+    it saw books with one round trip instead of a read and a write."""
     version = ledger.version
     names = {f"#a{i}": name for i, name in enumerate(updates)}
     values = {f":a{i}": value for i, value in enumerate(updates.values())}
@@ -338,21 +340,23 @@ def write_ledger(
         values[":old"] = number_value(version)
     sets = ", ".join(f"#a{i} = :a{i}" for i in range(len(updates)))
     try:
-        client.update_item(
+        response = client.update_item(
             TableName=table,
             Key={"pk": {"S": LEDGER_PK}},
             UpdateExpression=f"SET {sets}, #version = :new, #expires_at = :ttl",
             ConditionExpression=condition,
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
+            ReturnValues="ALL_NEW",
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
     except Exception as exc:
         current = conditional_check_item(exc)
         if current is None:
             raise
-        return Ledger(current)
-    return None
+        return False, Ledger(current)
+    attributes = response.get("Attributes")
+    return True, Ledger(attributes if isinstance(attributes, dict) else {})
 
 
 def write_caps(

@@ -1,12 +1,13 @@
 """The slice's side of the account's send ledger (:mod:`functions.common.ledger`): book a send's
 recipients, give them back when the send did not happen, pause the slice.
 
-A reservation is a strongly consistent GetItem of the ledger, the pure decision
-(:func:`functions.common.ledger.book`), and an UpdateItem conditional on the ``version`` read
-(optimistic concurrency). A lost race returns the winner's item with the
-ConditionalCheckFailedException (ReturnValuesOnConditionCheckFailure), so the retry decides again
-without another read; after ``max_attempts`` lost races the caller is told to wait a moment.
-Refusals write nothing. One read and one write per send, whatever the slice count.
+A reservation is the pure decision (:func:`functions.common.ledger.book`) on the ledger item this
+sender last saw (a strongly consistent GetItem when it has none younger than ``CACHE_SECONDS``),
+and an UpdateItem conditional on that item's ``version`` (optimistic concurrency). The write
+returns the new item (ReturnValues ALL_NEW), a lost race the winner's
+(ReturnValuesOnConditionCheckFailure ALL_OLD), so a busy sender books with one round trip and
+decides again without another read; after ``max_attempts`` lost races the caller is told to wait
+a moment. Refusals write nothing.
 
 Tests and the virtual-time simulations run this same class over an in-memory table
 (``tests/support/ledger_table.py``): there is one limiter, not a twin to keep in step.
@@ -18,10 +19,12 @@ import math
 import threading
 
 from functions.common.dynamodb import DynamoDbClient
-from functions.common.ledger import book, give_back, read_ledger, to_ms, write_ledger, write_pause
+from functions.common.ledger import Ledger, book, give_back, read_ledger, to_ms, write_ledger, write_pause
 from functions.common.log import log
 from functions.sender.ports import Reservation
 
+CACHE_SECONDS = 0.5
+"""How long a sender decides on the ledger item it last saw before reading it again."""
 THROTTLE_BACKOFF_MS = 250
 """After a 429 despite the ledger (a sender outside it, or jitter beyond the guard), the slice
 stays off this long; its grant is given back."""
@@ -64,13 +67,27 @@ class DynamoDbLimiter:
         self.conflict_wait_seconds = conflict_wait_seconds
         self.conflicts = 0
         self._count_lock = threading.Lock()
+        self._seen: Ledger | None = None
+        self._seen_at = 0.0
+
+    def _ledger(self, now: float) -> Ledger:
+        """The item as this sender last saw it, while recent; else a fresh strongly consistent read.
+        A stale item costs nothing but a lost race (the write is conditional on its version); it
+        only must not be so old that the heartbeat's caps in it are from another tick."""
+        if self._seen is not None and 0 <= now - self._seen_at < CACHE_SECONDS:
+            return self._seen
+        return self._saw(read_ledger(self.client, self.table_name), now)
+
+    def _saw(self, ledger: Ledger, now: float) -> Ledger:
+        self._seen, self._seen_at = ledger, now
+        return ledger
 
     def reserve(
         self, recipients: int, now: float, max_wait_seconds: float = 0.0, *, earliest: float | None = None
     ) -> Reservation:
         """Book ``recipients`` at the earliest slot ``>= earliest`` (default ``now``) that fits the
         account and the slice's cap, if it lies within ``now + max_wait_seconds``."""
-        ledger = read_ledger(self.client, self.table_name)
+        ledger = self._ledger(now)
         now_ms = to_ms(now)
         for _ in range(self.max_attempts):
             paused_until = ledger.paused_until(self.slice_name, now)
@@ -84,13 +101,13 @@ class DynamoDbLimiter:
             )  # fmt: skip
             if not booking.granted or booking.updates is None:
                 return Reservation(False, booking.wait_ms / 1000)
-            winner = write_ledger(self.client, self.table_name, ledger, booking.updates, now=now)
-            if winner is None:
+            written, ledger = write_ledger(self.client, self.table_name, ledger, booking.updates, now=now)
+            self._saw(ledger, now)
+            if written:
                 at = booking.at_ms / 1000
                 return Reservation(True, at - now, at=at, recipients=recipients, charges=booking.charges)
             with self._count_lock:
-                self.conflicts += 1
-            ledger = winner  # decide again on the winner's item, without another read
+                self.conflicts += 1  # decide again on the winner's item, without another read
         log("limiter_contention", level="WARNING", slice=self.slice_name, attempts=self.max_attempts)
         return Reservation(False, self.conflict_wait_seconds)
 
@@ -100,16 +117,16 @@ class DynamoDbLimiter:
         if not reservation.granted or not (reservation.charges or throttled):
             return
         try:
-            ledger = read_ledger(self.client, self.table_name)
+            ledger = self._ledger(now)
             for _ in range(self.max_attempts):
                 updates = give_back(
                     ledger, self.slice_name, charges=reservation.charges, now_ms=to_ms(now),
                     backoff_ms=THROTTLE_BACKOFF_MS if throttled else 0,
                 )  # fmt: skip
-                winner = write_ledger(self.client, self.table_name, ledger, updates, now=now)
-                if winner is None:
+                written, ledger = write_ledger(self.client, self.table_name, ledger, updates, now=now)
+                self._saw(ledger, now)
+                if written:
                     return
-                ledger = winner
         except Exception as exc:
             log("limiter_release_failed", level="WARNING", slice=self.slice_name, error=repr(exc))
 

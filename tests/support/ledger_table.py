@@ -66,6 +66,8 @@ class LedgerTable:
             self._apply(kwargs["UpdateExpression"], updated, names, values)
             self.items[pk] = updated
             self.writes += 1
+            if kwargs.get("ReturnValues") == "ALL_NEW":
+                return {"Attributes": copy.deepcopy(updated)}
         return {}
 
     @staticmethod

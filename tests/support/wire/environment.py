@@ -69,11 +69,14 @@ def sender_environment(
     state_table: str,
     allowed_from_domains: Iterable[str] = (),
     configuration_set: str | None = None,
+    account_rate_per_second: float | None = None,
 ) -> dict[str, str]:
-    """The sender's variables for one slice (``modules/capacity_slice/construct.py`` sets these)."""
+    """The sender's variables for one slice (``modules/capacity_slice/construct.py`` sets these):
+    ``account_rate_per_second`` is the SES quota x the heartbeat's headroom, as the platform sets it."""
     return {
         "SLICE_NAME": slice_.name,
         "RATE_PER_SECOND": _number(slice_.rate_per_second),
+        "ACCOUNT_RATE_PER_SECOND": _number(account_rate_per_second or slice_.rate_per_second),
         "STATE_TABLE": state_table,
         "DLQ_URL": slice_.dlq.url,
         "QUEUE_URLS": json.dumps(slice_.queue_urls, separators=(",", ":")),

@@ -157,7 +157,13 @@ def start_lambdas(
             **envs.lambda_runtime_environment(
                 function, timeout_seconds=scenario.sender_timeout_seconds, memory_mb=256
             ),
-            **envs.sender_environment(resources, state_table=table, allowed_from_domains=[DOMAIN]),
+            **envs.sender_environment(
+                resources,
+                state_table=table,
+                allowed_from_domains=[DOMAIN],
+                account_rate_per_second=scenario.quota
+                * (scenario.heartbeat.headroom if scenario.heartbeat else 1.0),
+            ),  # fmt: skip
         }
         for lane, count in spec.senders.items():
             queue = resources.lanes[lane]
