@@ -157,6 +157,9 @@ class SenderDeps:
     clock: Clock
     router: WarmupRouter | None = None  # set while the slice warms up a dedicated IP pool
     lead: Lead = field(default_factory=lambda: Lead())
+    # How long a SendEmail call takes: a batch's slots are at least this far apart.
+    send_time: Lead = field(default_factory=lambda: Lead(initial_seconds=0.1))
+    paused_until: float | None = None  # a pause this container wrote (the batch's slots are booked)
 
 
 class Outcome(enum.Enum):
@@ -177,16 +180,24 @@ def handle_batch(
 ) -> dict[str, list[dict[str, str]]]:
     """Process an SQS batch; returns the partial batch response (records to hand back)."""
     counts: Counter[str] = Counter()
+    jobs = [_Record(record, deps, config, remaining_seconds, counts) for record in event.get("Records", [])]
+    outcomes: dict[int, Outcome] = {}
+    ready: list[tuple[int, EmailMessage]] = []  # claimed, to be sent
+    for i, job in enumerate(jobs):
+        prepared = _guarded(job, job.prepare)
+        if isinstance(prepared, Outcome):
+            outcomes[i] = prepared
+        else:
+            ready.append((i, prepared))
+    # One booking for the batch: senders contend for the account's ledger a batch at a time.
+    grants = _book(deps, config, [message.recipient_count for _, message in ready], remaining_seconds)
+    for (i, message), grant in zip(ready, grants, strict=True):
+        job = jobs[i]
+        outcomes[i] = _guarded(job, lambda job=job, m=message, g=grant: job.send_on(m, g))  # type: ignore[misc]
     failures: list[dict[str, str]] = []
-    for record in event.get("Records", []):
-        job = _Record(record, deps, config, remaining_seconds, counts)
-        try:
-            outcome = job.process()
-        except Exception as exc:  # a dependency failed (DynamoDB, SQS): hand back, never drop
-            log("record_error", level="ERROR", slice=config.slice_name, message_id=job.id, error=repr(exc))
-            outcome = job.retry(_backoff(job, config), "SENDER_ERROR")
-        counts[outcome.value] += 1
-        if outcome is Outcome.RETRY:
+    for i, job in enumerate(jobs):
+        counts[outcomes[i].value] += 1
+        if outcomes[i] is Outcome.RETRY:
             failures.append({"itemIdentifier": job.id})
     emit(
         config.metrics_namespace,
@@ -195,6 +206,35 @@ def handle_batch(
         timestamp_ms=int(deps.clock.now() * 1000),
     )
     return {"batchItemFailures": failures}
+
+
+def _guarded(job: _Record, step: Callable[[], Any]) -> Any:
+    try:
+        return step()
+    except Exception as exc:  # a dependency failed (DynamoDB, SQS): hand back, never drop
+        log("record_error", level="ERROR", slice=job.config.slice_name, message_id=job.id, error=repr(exc))
+        return job.retry(_backoff(job, job.config), "SENDER_ERROR")
+
+
+def _book(
+    deps: SenderDeps, config: SenderConfig, sizes: list[int], remaining: Callable[[], float]
+) -> list[Reservation]:
+    """Slots for the batch's claimed messages, one after another (a refusal or a failure here
+    only sends a message down the one-by-one path of :meth:`_Record.wait_for_budget`)."""
+    if not sizes:
+        return []
+    clock = deps.clock
+    now = clock.now()
+    wait = max(min(config.max_wait_seconds, remaining() - config.safety_margin_seconds), 0.0)
+    try:
+        grants = deps.limiter.reserve_many(
+            sizes, now, wait, earliest=now + deps.lead.seconds(), spacing_seconds=deps.send_time.seconds()
+        )
+    except Exception as exc:
+        log("batch_booking_failed", level="WARNING", slice=config.slice_name, error=repr(exc))
+        return [Reservation(False) for _ in sizes]
+    deps.lead.observe(clock.now() - now)
+    return grants
 
 
 class _Record:
@@ -223,7 +263,9 @@ class _Record:
         requeues = (record.get("messageAttributes") or {}).get(REQUEUES_ATTRIBUTE) or {}
         self.requeues = int(requeues.get("stringValue") or 0)
 
-    def process(self) -> Outcome:
+    def prepare(self) -> Outcome | EmailMessage:
+        """Parse, check and claim: the outcome of a record that needs no send, else the message,
+        claimed for sending."""
         try:
             message = parse_message(self.body)
         except InvalidMessage as exc:
@@ -245,9 +287,9 @@ class _Record:
             message = archived
         if self.remaining() < self.config.safety_margin_seconds:
             return self.retry(0, "LAMBDA_TIME_LOW")
-        return self.claim_and_send(message)
+        return self.claim(message)
 
-    def claim_and_send(self, message: EmailMessage) -> Outcome:
+    def claim(self, message: EmailMessage) -> Outcome | EmailMessage:
         store, key, now = self.deps.store, message.idempotency_key, self.deps.clock.now()
         claim = store.claim(key, now, self.config.lease_seconds)
         if claim.status is ClaimStatus.SENT:
@@ -262,9 +304,32 @@ class _Record:
         if claim.status is ClaimStatus.FAILED:
             self.note("already_dead_lettered", reason=claim.reason)
             return Outcome.DEAD_LETTERED
-        blocked = self.wait_for_budget(message.recipient_count)
+        return message
+
+    def send_on(self, message: EmailMessage, grant: Reservation) -> Outcome:
+        """Send a claimed message on the slot its batch booked for it; a slot that has passed, or
+        none, sends it down the one-by-one path."""
+        clock, limiter = self.deps.clock, self.deps.limiter
+        blocked: Outcome | None = None
+        now = clock.now()
+        paused = self.deps.paused_until
+        if paused is not None and now < paused:  # an earlier send of this container paused the slice
+            limiter.release(grant, now)
+            blocked = self.hold(paused - now, "SLICE_PAUSED")
+        elif grant.granted and grant.at is not None and now <= grant.at + LATE_TOLERANCE_SECONDS:
+            if self.remaining() - (grant.at - now) < self.config.safety_margin_seconds:
+                limiter.release(grant, now)
+                blocked = self.retry(0, "LAMBDA_TIME_LOW")
+            else:
+                clock.sleep(grant.at - now)
+                self.grant = grant
+        else:
+            if grant.granted:  # an earlier send of the batch took longer than planned
+                limiter.release(grant, now)
+                self.counts["late_slots"] += 1
+            blocked = self.wait_for_budget(message.recipient_count)
         if blocked is not None:
-            store.release(key)
+            self.deps.store.release(message.idempotency_key)
             return blocked
         return self.send(message)
 
@@ -318,8 +383,10 @@ class _Record:
             configuration_set=route.configuration_set if route else self.config.configuration_set,
             tags={"idempotency_key": key, "slice": self.config.slice_name, "lane": str(message.lane)},
         )
+        started = deps.clock.now()
         try:
             response = deps.ses.send_email(**kwargs)
+            deps.send_time.observe(deps.clock.now() - started)
         except Exception as exc:
             failure = classify(exc)
             if route is not None and deps.router and failure.action is not Action.AMBIGUOUS:
@@ -363,6 +430,7 @@ class _Record:
             self.counts["slice_paused"] += 1
         # Daily quota and SendingPaused are account-wide: stop the slice's other senders too.
         self.deps.limiter.pause(now + seconds, failure.reason_code)
+        self.deps.paused_until = max(self.deps.paused_until or 0.0, now + seconds)
         return self.hold(seconds, failure.reason_code)
 
     def dead_letter(

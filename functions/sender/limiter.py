@@ -17,9 +17,19 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Sequence
 
 from functions.common.dynamodb import DynamoDbClient
-from functions.common.ledger import Ledger, book, give_back, read_ledger, to_ms, write_ledger, write_pause
+from functions.common.ledger import (
+    Ledger,
+    book,
+    book_many,
+    give_back,
+    read_ledger,
+    to_ms,
+    write_ledger,
+    write_pause,
+)
 from functions.common.log import log
 from functions.sender.ports import Reservation
 
@@ -110,6 +120,42 @@ class DynamoDbLimiter:
                 self.conflicts += 1  # decide again on the winner's item, without another read
         log("limiter_contention", level="WARNING", slice=self.slice_name, attempts=self.max_attempts)
         return Reservation(False, self.conflict_wait_seconds)
+
+    def reserve_many(
+        self, sizes: Sequence[int], now: float, max_wait_seconds: float = 0.0, *, earliest: float | None = None,
+        spacing_seconds: float = 0.0,
+    ) -> list[Reservation]:  # fmt: skip
+        """Book several messages in order with one write (see
+        :func:`functions.common.ledger.book_many`); one answer per message, the refused ones last."""
+        ledger = self._ledger(now)
+        now_ms = to_ms(now)
+        for _ in range(self.max_attempts):
+            paused_until = ledger.paused_until(self.slice_name, now)
+            if paused_until is not None:
+                return [Reservation(False, paused_until - now, paused_until) for _ in sizes]
+            bookings, updates = book_many(
+                ledger, self.slice_name, sizes, now_ms=now_ms,
+                earliest_ms=max(now_ms, to_ms(earliest if earliest is not None else now)),
+                max_wait_ms=max(0, math.floor(max_wait_seconds * 1000)), spacing_ms=round(spacing_seconds * 1000),
+                rate_per_second=self.rate_per_second, default_capacity=self.account_rate_per_second,
+            )  # fmt: skip
+            if updates:
+                written, ledger = write_ledger(self.client, self.table_name, ledger, updates, now=now)
+                self._saw(ledger, now)
+                if not written:
+                    with self._count_lock:
+                        self.conflicts += 1
+                    continue
+            answers = [
+                Reservation(True, b.at_ms / 1000 - now, at=b.at_ms / 1000, recipients=n, charges=b.charges)
+                if b.granted
+                else Reservation(False, b.wait_ms / 1000)
+                for b, n in zip(bookings, sizes, strict=False)
+            ]
+            refused = answers[-1] if answers and not answers[-1].granted else Reservation(False, 0.0)
+            return answers + [refused] * (len(sizes) - len(answers))
+        log("limiter_contention", level="WARNING", slice=self.slice_name, attempts=self.max_attempts)
+        return [Reservation(False, self.conflict_wait_seconds) for _ in sizes]
 
     def release(self, reservation: Reservation, now: float, *, throttled: bool = False) -> None:
         """Give a granted reservation's pace back: SES did not accept the send. After a 429

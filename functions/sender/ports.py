@@ -7,7 +7,7 @@ benchmark run the real handler code in virtual time.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -45,6 +45,18 @@ class RateLimiter(Protocol):
     ) -> Reservation:
         """Book ``recipients`` at the earliest slot ``>= earliest`` (default ``now``) that fits,
         within ``now + max_wait_seconds``."""
+
+    def reserve_many(
+        self,
+        sizes: Sequence[int],
+        now: float,
+        max_wait_seconds: float = 0.0,
+        *,
+        earliest: float | None = None,
+        spacing_seconds: float = 0.0,
+    ) -> list[Reservation]:
+        """Book several messages in order, each ``spacing_seconds`` after the one before; one answer
+        per message (a prefix granted)."""
 
     def release(self, reservation: Reservation, now: float, *, throttled: bool = False) -> None:
         """Give back the pace a granted reservation took: SES did not accept the send

@@ -396,3 +396,19 @@ def test_invalid_rates_are_refused() -> None:
         DynamoDbLimiter(LedgerTable(), TABLE, "a", -1, account_rate_per_second=10)
     with pytest.raises(ValueError, match="account_rate_per_second"):
         DynamoDbLimiter(LedgerTable(), TABLE, "a", 1, account_rate_per_second=float("nan"))
+
+
+def test_a_batch_is_booked_with_one_write_in_order_and_spaced_as_it_will_be_sent() -> None:
+    table = LedgerTable()
+    limiter = DynamoDbLimiter(table, TABLE, "a", 100, account_rate_per_second=10)
+    grants = limiter.reserve_many([4, 4, 4, 1], T0, 5.0, spacing_seconds=0.1)
+    assert table.writes == 1
+    assert [g.granted for g in grants] == [True, True, True, True]
+    assert [g.at for g in grants] == pytest.approx([T0, T0 + 0.1, T0 + W / 1000, T0 + W / 1000 + 0.1])
+
+
+def test_a_batch_is_granted_up_to_the_first_message_that_does_not_fit_the_wait() -> None:
+    limiter = DynamoDbLimiter(LedgerTable(), TABLE, "a", 100, account_rate_per_second=10)
+    grants = limiter.reserve_many([10, 10, 1], T0, 0.5)
+    assert [g.granted for g in grants] == [True, False, False]
+    assert grants[1].wait_seconds == pytest.approx(W / 1000)

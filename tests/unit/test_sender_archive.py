@@ -3,6 +3,7 @@ keeps within SES's 50 recipients per message."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from functions.sender.limiter import DynamoDbLimiter
@@ -23,6 +24,10 @@ class RecordingLimiter(DynamoDbLimiter):
     ) -> Reservation:
         self.asked.append(recipients)
         return super().reserve(recipients, now, max_wait_seconds, earliest=earliest)
+
+    def reserve_many(self, sizes: Sequence[int], now: float, *args: Any, **kwargs: Any) -> list[Reservation]:
+        self.asked.extend(sizes)
+        return super().reserve_many(sizes, now, *args, **kwargs)
 
 
 def _harness(**config: Any) -> Harness:
