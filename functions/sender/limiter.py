@@ -16,8 +16,9 @@ Tests and the virtual-time simulations run this same class over an in-memory tab
 from __future__ import annotations
 
 import math
+import random
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from functions.common.dynamodb import DynamoDbClient
 from functions.common.ledger import (
@@ -63,8 +64,9 @@ class DynamoDbLimiter:
         rate_per_second: float,
         *,
         account_rate_per_second: float,
-        max_attempts: int = 8,
-        conflict_wait_seconds: float = 0.02,
+        max_attempts: int = 3,
+        conflict_wait_seconds: float = 0.03,
+        jitter: Callable[[], float] = random.random,
     ) -> None:
         if max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
@@ -75,6 +77,7 @@ class DynamoDbLimiter:
         self.account_rate_per_second = _validated_rate("account_rate_per_second", account_rate_per_second)
         self.max_attempts = max_attempts
         self.conflict_wait_seconds = conflict_wait_seconds
+        self._jitter = jitter
         self.conflicts = 0
         self._count_lock = threading.Lock()
         self._seen: Ledger | None = None
@@ -119,7 +122,12 @@ class DynamoDbLimiter:
             with self._count_lock:
                 self.conflicts += 1  # decide again on the winner's item, without another read
         log("limiter_contention", level="WARNING", slice=self.slice_name, attempts=self.max_attempts)
-        return Reservation(False, self.conflict_wait_seconds)
+        return Reservation(False, self._conflict_wait())
+
+    def _conflict_wait(self) -> float:
+        """A short, jittered wait after lost races: senders that lost together must not all come
+        back together (on a busy item every write in flight but one loses)."""
+        return self.conflict_wait_seconds * (0.5 + self._jitter())
 
     def reserve_many(
         self, sizes: Sequence[int], now: float, max_wait_seconds: float = 0.0, *, earliest: float | None = None,
@@ -155,7 +163,8 @@ class DynamoDbLimiter:
             refused = answers[-1] if answers and not answers[-1].granted else Reservation(False, 0.0)
             return answers + [refused] * (len(sizes) - len(answers))
         log("limiter_contention", level="WARNING", slice=self.slice_name, attempts=self.max_attempts)
-        return [Reservation(False, self.conflict_wait_seconds) for _ in sizes]
+        wait = self._conflict_wait()
+        return [Reservation(False, wait) for _ in sizes]
 
     def release(self, reservation: Reservation, now: float, *, throttled: bool = False) -> None:
         """Give a granted reservation's pace back: SES did not accept the send. After a 429

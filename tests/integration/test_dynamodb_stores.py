@@ -243,7 +243,7 @@ def test_endless_lost_races_end_in_a_short_wait(client: Any, table: str) -> None
             raise conditional_failure("UpdateItem")  # and no item: the limiter copes with that too
 
     stub = AlwaysLoses()
-    limiter = limiter_on(stub, table, "a", 5, max_attempts=3, conflict_wait_seconds=0.03)
+    limiter = limiter_on(stub, table, "a", 5, max_attempts=3, conflict_wait_seconds=0.03, jitter=lambda: 0.5)
     reservation = limiter.reserve(1, T0)
     assert (reservation.granted, reservation.wait_seconds, reservation.paused_until) == (False, 0.03, None)
     assert (stub.updates, limiter.conflicts) == (3, 3)
