@@ -44,11 +44,21 @@ import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from functions.common.dynamodb import DynamoDbClient, conditional_check_item, number, number_value
+from functions.common.dynamodb import conditional_check_item, number, number_value
 
 LEDGER_PK = "ledger"
+
+
+class LedgerClient(Protocol):
+    """The part of boto3's low-level ``dynamodb`` client the ledger calls."""
+
+    def get_item(self, **kwargs: Any) -> dict[str, Any]: ...
+
+    def update_item(self, **kwargs: Any) -> dict[str, Any]: ...
+
+
 WINDOW_MS = 1000
 """SES's rate window: recipients per second."""
 GUARD_MS = 25
@@ -144,7 +154,7 @@ class Ledger:
         return self.number("mean", slice_name) or 1.0
 
 
-def read_ledger(client: DynamoDbClient, table: str) -> Ledger:
+def read_ledger(client: LedgerClient, table: str) -> Ledger:
     """A strongly consistent read: bookings decided on a stale log could overbook the account."""
     response = client.get_item(TableName=table, Key={"pk": {"S": LEDGER_PK}}, ConsistentRead=True)
     item = response.get("Item")
@@ -354,7 +364,7 @@ def _merge(entries: Sequence[Entry], booked: Sequence[Entry], horizon: int) -> t
 
 
 def write_ledger(
-    client: DynamoDbClient, table: str, ledger: Ledger, updates: Mapping[str, Any], *, now: float,
+    client: LedgerClient, table: str, ledger: Ledger, updates: Mapping[str, Any], *, now: float,
     ttl_seconds: int = LEDGER_TTL_SECONDS,
 ) -> tuple[bool, Ledger]:  # fmt: skip
     """SET ``updates`` if nobody wrote since ``ledger`` was read (optimistic concurrency on
@@ -393,7 +403,7 @@ def write_ledger(
 
 
 def write_caps(
-    client: DynamoDbClient, table: str, caps: Mapping[str, float], *, capacity: float, until: float,
+    client: LedgerClient, table: str, caps: Mapping[str, float], *, capacity: float, until: float,
     oversize_rate: float = 0.0, oversize_seen: tuple[float, float, float] | None = None,
 ) -> None:  # fmt: skip
     """The heartbeat's tick: each slice's cap, the account capacity, until when the caps hold, and
@@ -427,7 +437,7 @@ def write_caps(
 
 
 def write_pause(
-    client: DynamoDbClient, table: str, slice_name: str, *, until: float, reason: str,
+    client: LedgerClient, table: str, slice_name: str, *, until: float, reason: str,
     ttl_seconds: int = LEDGER_TTL_SECONDS,
 ) -> bool:  # fmt: skip
     """Pause the slice unless a pause at least as long is set; True if written. The write bumps

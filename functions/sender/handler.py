@@ -44,9 +44,9 @@ from functions.sender.contract import (
 from functions.sender.errors import Action, Failure, classify
 from functions.sender.ports import (
     ClaimStatus,
-    Reservation,
     IdempotencyStore,
     RateLimiter,
+    Reservation,
     SesClient,
     SqsClient,
 )
@@ -54,8 +54,9 @@ from functions.sender.routing import ROUTING_VARIABLES, Route, WarmupRouter
 
 # What the capacity_slice construct sets and this module reads (a test keeps the two in step).
 ENVIRONMENT_VARIABLES = (
-    "SLICE_NAME", "RATE_PER_SECOND", "ACCOUNT_RATE_PER_SECOND", "STATE_TABLE", "DLQ_URL", "QUEUE_URLS", "CONFIGURATION_SET",
-    "ALLOWED_FROM_DOMAINS", "METRICS_NAMESPACE", "MAX_RECEIVE_COUNT", *ROUTING_VARIABLES, "ARCHIVE_ADDRESS",
+    "SLICE_NAME", "RATE_PER_SECOND", "ACCOUNT_RATE_PER_SECOND", "STATE_TABLE", "DLQ_URL", "QUEUE_URLS",
+    "CONFIGURATION_SET", "ALLOWED_FROM_DOMAINS", "METRICS_NAMESPACE", "MAX_RECEIVE_COUNT", *ROUTING_VARIABLES,
+    "ARCHIVE_ADDRESS",
 )  # fmt: skip
 MAX_SQS_DELAY_SECONDS = 900
 REQUEUES_ATTRIBUTE = "requeues"
@@ -156,7 +157,7 @@ class SenderDeps:
     store: IdempotencyStore
     clock: Clock
     router: WarmupRouter | None = None  # set while the slice warms up a dedicated IP pool
-    lead: Lead = field(default_factory=lambda: Lead())
+    lead: Lead = field(default_factory=Lead)
     # How long a SendEmail call takes: a batch's slots are at least this far apart.
     send_time: Lead = field(default_factory=lambda: Lead(initial_seconds=0.1))
     paused_until: float | None = None  # a pause this container wrote (the batch's slots are booked)
@@ -569,7 +570,7 @@ def _default_deps() -> tuple[SenderDeps, SenderConfig]:
             account_rate_per_second=float(
                 os.environ.get("ACCOUNT_RATE_PER_SECOND") or os.environ["RATE_PER_SECOND"]
             ),
-        ),  # fmt: skip
+        ),
         store=DynamoDbIdempotencyStore(dynamodb, table, config.slice_name),
         clock=SystemClock(),
         router=WarmupRouter.from_env(

@@ -20,9 +20,9 @@ import random
 import threading
 from collections.abc import Callable, Sequence
 
-from functions.common.dynamodb import DynamoDbClient
 from functions.common.ledger import (
     Ledger,
+    LedgerClient,
     book,
     book_many,
     give_back,
@@ -58,7 +58,7 @@ class DynamoDbLimiter:
 
     def __init__(
         self,
-        client: DynamoDbClient,
+        client: LedgerClient,
         table_name: str,
         slice_name: str,
         rate_per_second: float,
@@ -130,8 +130,8 @@ class DynamoDbLimiter:
         return self.conflict_wait_seconds * (0.5 + self._jitter())
 
     def reserve_many(
-        self, sizes: Sequence[int], now: float, max_wait_seconds: float = 0.0, *, earliest: float | None = None,
-        spacing_seconds: float = 0.0,
+        self, sizes: Sequence[int], now: float, max_wait_seconds: float = 0.0, *,
+        earliest: float | None = None, spacing_seconds: float = 0.0,
     ) -> list[Reservation]:  # fmt: skip
         """Book several messages in order with one write (see
         :func:`functions.common.ledger.book_many`); one answer per message, the refused ones last."""
@@ -144,7 +144,8 @@ class DynamoDbLimiter:
             bookings, updates = book_many(
                 ledger, self.slice_name, sizes, now_ms=now_ms,
                 earliest_ms=max(now_ms, to_ms(earliest if earliest is not None else now)),
-                max_wait_ms=max(0, math.floor(max_wait_seconds * 1000)), spacing_ms=round(spacing_seconds * 1000),
+                max_wait_ms=max(0, math.floor(max_wait_seconds * 1000)),
+                spacing_ms=round(spacing_seconds * 1000),
                 rate_per_second=self.rate_per_second, default_capacity=self.account_rate_per_second,
             )  # fmt: skip
             if updates:

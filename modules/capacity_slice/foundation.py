@@ -16,7 +16,6 @@ from cdktn_provider_aws.sns_topic import SnsTopic
 from cdktn_provider_aws.sns_topic_policy import SnsTopicPolicy
 from constructs import Construct
 
-from modules.capacity_slice.props import LEDGER_PK  # noqa: F401 - re-exported
 from modules.capacity_slice.policies import alarm_topic_policy_json, key_policy_json
 from modules.capacity_slice.props import FoundationProps
 

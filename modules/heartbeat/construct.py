@@ -24,7 +24,8 @@ from constructs import Construct
 
 from modules.alarms import metric_alarm
 from modules.capacity_slice.construct import SENDER_CHECKOV_SKIPS
-from modules.capacity_slice.foundation import LEDGER_PK, SendingFoundation
+from modules.capacity_slice.foundation import SendingFoundation
+from modules.capacity_slice.props import LEDGER_PK
 from modules.heartbeat.props import HEARTBEAT_JOB, HeartbeatProps
 from modules.lambda_asset.construct import PythonFunction
 from modules.lambda_asset.props import PythonFunctionProps, check_no_wildcard_actions

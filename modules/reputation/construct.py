@@ -19,7 +19,7 @@ from cdktn_provider_aws.lambda_permission import LambdaPermission
 from constructs import Construct
 
 from modules.capacity_slice.construct import SENDER_CHECKOV_SKIPS
-from modules.capacity_slice.foundation import LEDGER_PK
+from modules.capacity_slice.props import LEDGER_PK
 from modules.lambda_asset.construct import PythonFunction
 from modules.lambda_asset.props import PythonFunctionProps
 from modules.reputation.dashboard import dashboard_body

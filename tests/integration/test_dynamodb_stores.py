@@ -26,11 +26,11 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from functions.common.ledger import LEDGER_PK, decode_log, write_caps
 from functions.sender.idempotency import (
     LEASE_EXPIRED,
     DynamoDbIdempotencyStore,
 )
-from functions.common.ledger import LEDGER_PK, decode_log, encode_log, write_caps
 from functions.sender.limiter import DynamoDbLimiter
 from functions.sender.ports import Claim, ClaimStatus, RateLimiter
 from tests.support.aws import create_state_table
@@ -164,9 +164,9 @@ def test_the_ledger_holds_a_compact_pruned_log_the_paces_a_version_and_a_ttl(cli
     for dt in (0.0, 0.012, 0.5, 3.2, 3.25):
         assert limiter.reserve(2, T0 + dt).granted
     item = raw_item(client, LEDGER_PK, table)
-    # +0 and +12 pruned at +3.25 (horizon marker +0.2 = 3.25 - 1.025 - 2.025... see SKEW_MS), deltas after
+    # +0 and +12 pruned at +3.25: the horizon marker (recipients 0) sits a window and SKEW_MS back
     log = decode_log(item["log"]["S"])
-    assert log[0][1] == 0 and log[0][0] == T0_MS + 3250 - 1025 - 1000
+    assert log[0] == (T0_MS + 3250 - 1025 - 1000, 0)
     assert log[1:] == ((T0_MS + 3200, 2), (T0_MS + 3250, 2))
     assert item["version"] == {"N": "5"}
     assert item["expires_at"] == {"N": str(math.ceil(T0 + 3.25) + 86400)}

@@ -15,10 +15,10 @@ from contextlib import redirect_stdout
 from dataclasses import dataclass, field
 from typing import Any
 
+from functions.common.ledger import read_ledger
 from functions.heartbeat.handler import HeartbeatConfig, HeartbeatDeps, SliceConfig, tick
 from functions.sender.handler import SenderConfig, SenderDeps, handle_batch
 from functions.sender.idempotency import InMemoryIdempotencyStore
-from functions.common.ledger import read_ledger
 from functions.sender.limiter import DynamoDbLimiter
 from tests.support.fleet import Arrival, LogTap
 from tests.support.ledger_table import LedgerTable
@@ -188,10 +188,10 @@ def run_sim(*, scale: float = 1.0, outage: tuple[float, float] = (100, 160), see
             counted[0] = len(ses.accepted)
             elapsed = clock.elapsed()
             ledger = read_ledger(table, "state")
-            for n in GUARANTEED:
+            fresh = ledger.caps_fresh(clock.now()) is not None
+            for n, g in GUARANTEED.items():
                 backlog[n].append(max(waiting[n], 0))
-                fresh = ledger.caps_fresh(clock.now()) is not None
-                budgets[n].append(ledger.cap(n, GUARANTEED[n], clock.now()) if fresh else float("nan"))
+                budgets[n].append(ledger.cap(n, g, clock.now()) if fresh else float("nan"))
             if not outage[0] <= elapsed < outage[1]:
                 tick(hb_deps, hb_config, clock.now())
             clock.sleep(1.0)

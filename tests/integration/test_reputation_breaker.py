@@ -12,8 +12,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from functions.reputation_breaker.handler import BreakerConfig, BreakerDeps, BreakerTarget, handle
 from functions.common.ledger import LEDGER_PK
+from functions.reputation_breaker.handler import BreakerConfig, BreakerDeps, BreakerTarget, handle
 from functions.sender.limiter import DynamoDbLimiter
 from tests.support.aws import create_state_table
 

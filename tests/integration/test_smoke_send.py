@@ -17,8 +17,8 @@ from moto import mock_aws
 from functions.ops.cli import EXIT_ATTENTION, EXIT_OK, EXIT_USAGE, Io, main
 from functions.sender.handler import SenderConfig, SenderDeps, handle_batch
 from functions.sender.idempotency import DynamoDbIdempotencyStore
-from tests.support.ledger_table import in_memory_limiter
 from tests.support.aws import create_state_table
+from tests.support.ledger_table import in_memory_limiter
 from tests.support.status_items import create_status_table, event, write
 
 REGION = "eu-central-1"

@@ -101,7 +101,7 @@ class _Quota:
         return {"SendQuota": {"MaxSendRate": self.quota}}
 
 
-def run(world: World) -> Outcome:  # noqa: PLR0915 - one event loop, kept in one place
+def run(world: World) -> Outcome:  # noqa: PLR0912 - one event loop, kept in one place
     names = world.names
     table = LedgerTable()
     capacity = world.quota * world.headroom

@@ -20,10 +20,10 @@ from typing import Any
 from functions.common.warmup_counter import InMemoryWarmupCounter, utc_day
 from functions.sender.handler import SenderConfig, SenderDeps, handle_batch
 from functions.sender.idempotency import InMemoryIdempotencyStore
-from tests.support.ledger_table import in_memory_limiter
 from functions.sender.routing import WarmupRouter
 from functions.warmup_controller.handler import ControllerConfig, ControllerDeps, run
 from functions.warmup_controller.schedule import WarmupSchedule
+from tests.support.ledger_table import in_memory_limiter
 from tests.support.scenarios import heavy_tail_recipients
 
 DAY = 86_400.0

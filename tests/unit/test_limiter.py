@@ -23,6 +23,7 @@ from functions.common.ledger import (
     SKEW_MS,
     TAU_MS,
     WINDOW_MS,
+    Booking,
     Entry,
     Ledger,
     book,
@@ -77,8 +78,10 @@ class VirtualClock:
             return self._ms / 1000
 
 
-def booking(ledger: Ledger, recipients: int, *, slice_name: str = "a", rate: float = 100, capacity: float = 100,
-            now_ms: int = T0_MS, max_wait_ms: int = 10_000):  # fmt: skip
+def booking(
+    ledger: Ledger, recipients: int, *, slice_name: str = "a", rate: float = 100, capacity: float = 100,
+    now_ms: int = T0_MS, max_wait_ms: int = 10_000,
+) -> Booking:  # fmt: skip
     return book(
         ledger, slice_name, recipients, now_ms=now_ms, earliest_ms=now_ms, max_wait_ms=max_wait_ms,
         rate_per_second=rate, default_capacity=capacity,
@@ -252,7 +255,8 @@ def test_a_slice_with_backlog_sends_at_its_cap_on_average_whatever_its_message_s
     now, sends = T0, []
     for n in messages:  # one sender: book, sleep to the slot, book again
         grant = limiter.reserve(n, now, 3600)
-        assert grant.granted and grant.at is not None
+        assert grant.granted
+        assert grant.at is not None
         now = grant.at
         sends.append((to_ms(now), n))
     span = (sends[-1][0] - sends[0][0]) / 1000

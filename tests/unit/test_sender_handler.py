@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutError
 
+from functions.common.ledger import read_ledger, to_ms, write_caps
 from functions.sender.handler import SenderConfig, SenderDeps, handle_batch
 from functions.sender.idempotency import InMemoryIdempotencyStore
-from functions.common.ledger import read_ledger, to_ms, write_caps
 from functions.sender.ports import ClaimStatus, RateLimiter, Reservation
 from tests.support.ledger_table import LedgerTable, in_memory_limiter
 
@@ -334,7 +334,8 @@ def test_a_throttled_send_gives_its_pace_back_and_holds_the_slice_briefly() -> N
     held = h.limiter.reserve(1, now, 0.0)
     assert (held.granted, held.wait_seconds) == (False, pytest.approx(0.25))  # a brief hold after a 429
     pace = read_ledger(h.limiter.client, "state").number("tat", "at-de")
-    assert pace is not None and pace <= to_ms(now)  # and no 10-s debt for a send SES refused
+    assert pace is not None
+    assert pace <= to_ms(now)  # and no 10-s debt for a send SES refused
 
 
 def test_a_retry_on_the_last_receive_before_redrive_is_re_enqueued_instead() -> None:
@@ -385,12 +386,13 @@ def test_a_paused_limiter_holds_messages_without_calling_ses() -> None:
     h = Harness()
 
     class Paused:
-        def reserve(
-            self, recipients: int, now: float, max_wait_seconds: float = 0.0, **_: Any
-        ) -> Reservation:  # noqa: ARG002
+        def reserve(self, _recipients: int, now: float, *_: Any, **__: Any) -> Reservation:
             return Reservation(granted=False, wait_seconds=300, paused_until=now + 300)
 
-        def release(self, reservation: Reservation, now: float, **_: Any) -> None:
+        def reserve_many(self, sizes: list[int], now: float, *_: Any, **__: Any) -> list[Reservation]:
+            return [self.reserve(n, now) for n in sizes]
+
+        def release(self, *_: Any, **__: Any) -> None:
             raise AssertionError("not expected")
 
         def pause(self, until: float, reason: str) -> None:  # noqa: ARG002

@@ -163,7 +163,7 @@ def start_lambdas(
                 allowed_from_domains=[DOMAIN],
                 account_rate_per_second=scenario.quota
                 * (scenario.heartbeat.headroom if scenario.heartbeat else 1.0),
-            ),  # fmt: skip
+            ),
         }
         for lane, count in spec.senders.items():
             queue = resources.lanes[lane]
