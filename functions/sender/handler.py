@@ -158,9 +158,10 @@ class SenderDeps:
     clock: Clock
     router: WarmupRouter | None = None  # set while the slice warms up a dedicated IP pool
     lead: Lead = field(default_factory=Lead)
-    # How long a SendEmail call takes: a batch's slots are at least this far apart.
+    # How long a send takes (SendEmail and the idempotency record): a batch's slots are this far apart.
     send_time: Lead = field(default_factory=lambda: Lead(initial_seconds=0.1))
     paused_until: float | None = None  # a pause this container wrote (the batch's slots are booked)
+    claim_time: Lead = field(default_factory=lambda: Lead(initial_seconds=0.02))  # the idempotency claim
 
 
 class Outcome(enum.Enum):
@@ -182,19 +183,20 @@ def handle_batch(
     """Process an SQS batch; returns the partial batch response (records to hand back)."""
     counts: Counter[str] = Counter()
     jobs = [_Record(record, deps, config, remaining_seconds, counts) for record in event.get("Records", [])]
+    for position, job in enumerate(jobs):
+        job.position = position
     outcomes: dict[int, Outcome] = {}
-    ready: list[tuple[int, EmailMessage]] = []  # claimed, to be sent
+    ready: list[tuple[int, EmailMessage]] = []  # valid, to be claimed and sent on a booked slot
     for i, job in enumerate(jobs):
         prepared = _guarded(job, job.prepare)
         if isinstance(prepared, Outcome):
             outcomes[i] = prepared
         else:
             ready.append((i, prepared))
-    # One booking for the batch: senders contend for the account's ledger a batch at a time.
-    grants = _book(deps, config, [message.recipient_count for _, message in ready], remaining_seconds)
-    for (i, message), grant in zip(ready, grants, strict=True):
-        job = jobs[i]
-        outcomes[i] = _guarded(job, lambda job=job, m=message, g=grant: job.send_on(m, g))  # type: ignore[misc]
+    for i, outcome in _send_claimed(
+        deps, config, [(jobs[i], m) for i, m in ready], remaining_seconds
+    ).items():
+        outcomes[i] = outcome
     failures: list[dict[str, str]] = []
     for i, job in enumerate(jobs):
         counts[outcomes[i].value] += 1
@@ -217,25 +219,62 @@ def _guarded(job: _Record, step: Callable[[], Any]) -> Any:
         return job.retry(_backoff(job, job.config), "SENDER_ERROR")
 
 
-def _book(
-    deps: SenderDeps, config: SenderConfig, sizes: list[int], remaining: Callable[[], float]
-) -> list[Reservation]:
-    """Slots for the batch's claimed messages, one after another (a refusal or a failure here
-    only sends a message down the one-by-one path of :meth:`_Record.wait_for_budget`)."""
-    if not sizes:
-        return []
-    clock = deps.clock
-    now = clock.now()
-    wait = max(min(config.max_wait_seconds, remaining() - config.safety_margin_seconds), 0.0)
-    try:
-        grants = deps.limiter.reserve_many(
-            sizes, now, wait, earliest=now + deps.lead.seconds(), spacing_seconds=deps.send_time.seconds()
-        )
-    except Exception as exc:
-        log("batch_booking_failed", level="WARNING", slice=config.slice_name, error=repr(exc))
-        return [Reservation(False) for _ in sizes]
-    deps.lead.observe(clock.now() - now)
-    return grants
+def _send_claimed(
+    deps: SenderDeps,
+    config: SenderConfig,
+    claimed: list[tuple[_Record, EmailMessage]],
+    remaining: Callable[[], float],
+) -> dict[int, Outcome]:
+    """Book the batch's claimed messages in the account's ledger together (one write for all:
+    senders contend for the ledger a batch at a time, not a message at a time), send each on its
+    slot, and book again together what did not fit or whose slot passed, within the wait the
+    sender can afford. Within that wait messages are kept, not handed back: that costs SQS requests
+    and returns them in a wave the slice cannot use at once."""
+    clock, limiter = deps.clock, deps.limiter
+    outcomes: dict[int, Outcome] = {}
+    index = {id(job): i for i, (job, _) in enumerate(claimed)}
+    deadline = clock.now() + min(config.max_wait_seconds, remaining() - config.safety_margin_seconds)
+    pending, wait = list(claimed), 0.0
+    for _attempt in range(MAX_ASKS):
+        if not pending:
+            break
+        now = clock.now()
+        sizes = [message.recipient_count for _, message in pending]
+        try:  # SES counts by arrival: no slot before the booking's own round trips are over
+            grants = limiter.reserve_many(
+                sizes, now, max(deadline - now, 0.0), earliest=now + deps.lead.seconds(),
+                spacing_seconds=deps.send_time.seconds(),
+            )  # fmt: skip
+        except Exception as exc:  # the ledger failed: hand the batch back, never drop it
+            log("record_error", level="ERROR", slice=config.slice_name, error=repr(exc))
+            for job, _message in pending:
+                outcomes[index[id(job)]] = job.retry(_backoff(job, config), "SENDER_ERROR")
+            return _in_order(outcomes, claimed)
+        deps.lead.observe(clock.now() - now)
+        later: list[tuple[_Record, EmailMessage]] = []
+        for (job, message), grant in zip(pending, grants, strict=True):
+            outcome = _guarded(job, lambda j=job, m=message, g=grant: j.send_on(m, g))  # type: ignore[misc]
+            if outcome is None:  # not sent yet: book again with the rest
+                later.append((job, message))
+                wait = grant.wait_seconds if not grant.granted else wait
+            else:
+                outcomes[index[id(job)]] = outcome
+        pending = later
+        if pending and clock.now() + wait > deadline:
+            break
+        if pending:
+            clock.sleep(max(wait, 0.005))
+    for job, _message in pending:  # back soon, not when the pace allows: idle room may appear
+        delay = min(max(1, math.ceil(wait)), NO_BUDGET_RETRY_SECONDS)
+        outcomes[index[id(job)]] = job.retry(delay, "NO_BUDGET_YET")
+    return _in_order(outcomes, claimed)
+
+
+def _in_order(
+    outcomes: dict[int, Outcome], claimed: list[tuple[_Record, EmailMessage]]
+) -> dict[int, Outcome]:
+    """Outcomes by the records' positions in the batch (``claimed`` carries each record's job)."""
+    return {claimed[i][0].position: outcome for i, outcome in outcomes.items()}
 
 
 class _Record:
@@ -258,6 +297,7 @@ class _Record:
         self.counts = counts
         self.key: str | None = None
         self.grant: Reservation | None = None
+        self.position = 0  # in the batch
         attributes = record.get("attributes") or {}
         self.receive_count = int(attributes.get("ApproximateReceiveCount", "1"))
         self.queue_url = config.queue_urls.get(str(record.get("eventSourceARN", "")))
@@ -265,8 +305,7 @@ class _Record:
         self.requeues = int(requeues.get("stringValue") or 0)
 
     def prepare(self) -> Outcome | EmailMessage:
-        """Parse, check and claim: the outcome of a record that needs no send, else the message,
-        claimed for sending."""
+        """Parse and check: the outcome of a record that needs no send, else the message."""
         try:
             message = parse_message(self.body)
         except InvalidMessage as exc:
@@ -288,9 +327,12 @@ class _Record:
             message = archived
         if self.remaining() < self.config.safety_margin_seconds:
             return self.retry(0, "LAMBDA_TIME_LOW")
-        return self.claim(message)
+        return message
 
-    def claim(self, message: EmailMessage) -> Outcome | EmailMessage:
+    def claim(self, message: EmailMessage) -> Outcome | None:
+        """Take the message's key for sending (``None``), or the outcome of a key that needs no
+        send. Done just before the send, so a sender that dies mid-batch leaves at most the one
+        message it was sending with an expiring lease (later flagged ambiguous), never the rest."""
         store, key, now = self.deps.store, message.idempotency_key, self.deps.clock.now()
         claim = store.claim(key, now, self.config.lease_seconds)
         if claim.status is ClaimStatus.SENT:
@@ -305,70 +347,42 @@ class _Record:
         if claim.status is ClaimStatus.FAILED:
             self.note("already_dead_lettered", reason=claim.reason)
             return Outcome.DEAD_LETTERED
-        return message
+        return None
 
-    def send_on(self, message: EmailMessage, grant: Reservation) -> Outcome:
-        """Send a claimed message on the slot its batch booked for it; a slot that has passed, or
-        none, sends it down the one-by-one path."""
-        clock, limiter = self.deps.clock, self.deps.limiter
-        blocked: Outcome | None = None
+    def send_on(self, message: EmailMessage, grant: Reservation) -> Outcome | None:  # noqa: PLR0911 - one per case
+        """Claim and send a message on the slot booked for it; ``None`` when it has no slot (not
+        granted yet, or the slot passed while earlier sends of the batch took longer than
+        planned): it is booked again with the rest."""
+        deps, clock, limiter = self.deps, self.deps.clock, self.deps.limiter
         now = clock.now()
-        paused = self.deps.paused_until
-        if paused is not None and now < paused:  # an earlier send of this container paused the slice
+        paused = grant.paused_until or deps.paused_until  # SendingPaused, the breaker
+        if paused is not None and now < paused:
+            if grant.granted:
+                limiter.release(grant, now)
+            return self.hold(paused - now, "SLICE_PAUSED")
+        if not grant.granted or grant.at is None:
+            return None
+        if now > grant.at + LATE_TOLERANCE_SECONDS:  # no release: a write per late slot costs more
+            self.counts["late_slots"] += 1
+            return None
+        if self.remaining() - (grant.at - now) < self.config.safety_margin_seconds:
             limiter.release(grant, now)
-            blocked = self.hold(paused - now, "SLICE_PAUSED")
-        elif grant.granted and grant.at is not None and now <= grant.at + LATE_TOLERANCE_SECONDS:
-            if self.remaining() - (grant.at - now) < self.config.safety_margin_seconds:
-                limiter.release(grant, now)
-                blocked = self.retry(0, "LAMBDA_TIME_LOW")
-            else:
-                clock.sleep(grant.at - now)
-                self.grant = grant
-        else:
-            if grant.granted:  # an earlier send of the batch took longer than planned
-                limiter.release(grant, now)
-                self.counts["late_slots"] += 1
-            blocked = self.wait_for_budget(message.recipient_count)
-        if blocked is not None:
-            self.deps.store.release(message.idempotency_key)
-            return blocked
+            return self.retry(0, "LAMBDA_TIME_LOW")
+        clock.sleep(grant.at - deps.claim_time.seconds() - now)  # claim just in time for the slot
+        started = clock.now()
+        done = self.claim(message)
+        deps.claim_time.observe(clock.now() - started)
+        if done is not None:  # a redelivered key already sent, or leased elsewhere: no send
+            limiter.release(grant, clock.now())
+            return done
+        now = clock.now()
+        if now > grant.at + LATE_TOLERANCE_SECONDS:  # the claim took longer than planned
+            deps.store.release(message.idempotency_key)
+            self.counts["late_slots"] += 1
+            return None
+        clock.sleep(grant.at - now)
+        self.grant = grant
         return self.send(message)
-
-    def wait_for_budget(self, recipients: int) -> Outcome | None:
-        """``None`` once the ledger grants ``recipients`` and the booked slot has come (the grant
-        is then in ``self.grant``); else the outcome to give the record."""
-        clock, config, limiter, lead = self.deps.clock, self.config, self.deps.limiter, self.deps.lead
-        start = clock.now()
-        # Book the earliest slot within the wait we can afford: once booked, a slot cannot be
-        # taken by smaller messages arriving later, so large messages do not starve. Within that
-        # wait keep the message and ask again when the ledger says room may appear: handing it
-        # back to the queue costs SQS requests and returns it in a wave the slice cannot use.
-        deadline = start + min(config.max_wait_seconds, self.remaining() - config.safety_margin_seconds)
-        grant = Reservation(False)
-        for _attempt in range(MAX_ASKS):
-            now = clock.now()
-            # SES counts by arrival: book no earlier than the reservation's own round trips end,
-            # so the send leaves on its slot instead of late by them.
-            grant = limiter.reserve(recipients, now, max(deadline - now, 0.0), earliest=now + lead.seconds())
-            after = clock.now()
-            lead.observe(after - now)
-            if grant.granted and grant.at is not None:
-                if after > grant.at + LATE_TOLERANCE_SECONDS:  # the slot passed while booking it
-                    limiter.release(grant, after)
-                    self.counts["late_slots"] += 1
-                    continue
-                clock.sleep(grant.at - after)  # from a fresh reading, not the one before booking
-                self.grant = grant
-                return None
-            if grant.paused_until is not None:
-                return self.hold(grant.paused_until - after, "SLICE_PAUSED")
-            if after + grant.wait_seconds > deadline:
-                break
-            clock.sleep(max(grant.wait_seconds, 0.005))
-        # Back soon, not when the slice's own pace allows: idle room may be borrowed any moment.
-        return self.retry(
-            min(max(1, math.ceil(grant.wait_seconds)), NO_BUDGET_RETRY_SECONDS), "NO_BUDGET_YET"
-        )
 
     def give_back(self, *, throttled: bool = False) -> None:
         """SES did not accept the send: the slice gets the pace it paid back."""
@@ -387,7 +401,6 @@ class _Record:
         started = deps.clock.now()
         try:
             response = deps.ses.send_email(**kwargs)
-            deps.send_time.observe(deps.clock.now() - started)
         except Exception as exc:
             failure = classify(exc)
             if route is not None and deps.router and failure.action is not Action.AMBIGUOUS:
@@ -399,6 +412,7 @@ class _Record:
         except Exception as exc:  # sent for sure: acknowledge; the log keeps the SES message id
             log("complete_failed", level="ERROR", slice=self.config.slice_name, idempotency_key=key,
                 ses_message_id=ses_message_id, error=repr(exc))  # fmt: skip
+        deps.send_time.observe(deps.clock.now() - started)  # the call and its record: one slot's work
         self.counts["recipients"] += message.recipient_count
         if route is not None and route.dedicated:
             self.counts["dedicated_recipients"] += message.recipient_count

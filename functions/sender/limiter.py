@@ -34,7 +34,7 @@ from functions.common.ledger import (
 from functions.common.log import log
 from functions.sender.ports import Reservation
 
-CACHE_SECONDS = 0.5
+CACHE_SECONDS = 0.1
 """How long a sender decides on the ledger item it last saw before reading it again."""
 THROTTLE_BACKOFF_MS = 250
 """After a 429 despite the ledger (a sender outside it, or jitter beyond the guard), the slice
