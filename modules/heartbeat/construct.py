@@ -280,7 +280,7 @@ class Heartbeat(Construct):
                 "Resource": [arn for s in props.slices for arn in s.queue_arns],
             },
             {
-                "Sid": "WriteSliceBudgets",
+                "Sid": "WriteSliceCaps",
                 "Effect": "Allow",
                 "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
                 "Resource": foundation.table_arn,

@@ -280,7 +280,7 @@ class ReputationMonitor(Construct):
         if slices:
             statements.append(
                 {
-                    "Sid": "PauseOwnSlicesLimiters",
+                    "Sid": "PauseOwnSlicesInLedger",
                     "Effect": "Allow",
                     "Action": ["dynamodb:UpdateItem"],
                     "Resource": props.state_table_arn,

@@ -267,7 +267,7 @@ def test_heartbeat_policy_reads_quota_and_lanes_and_writes_only_limiter_items(do
     sqs = by_sid(statements, "ReadLaneDepth")
     assert sqs["Action"] == ["sqs:GetQueueAttributes"]
     assert sqs["Resource"] == [f"${{aws_sqs_queue.{lane}.arn}}" for lanes in LANES.values() for lane in lanes]
-    table = by_sid(statements, "WriteSliceBudgets")
+    table = by_sid(statements, "WriteSliceCaps")
     assert table["Action"] == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
     assert table["Resource"] == TABLE_ARN
     assert table["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["ledger"]}}

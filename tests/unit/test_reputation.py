@@ -163,7 +163,7 @@ def test_breaker_may_pause_only_its_sets_and_its_slices_limiter_items(doc: dict[
     assert statements["PauseOwnConfigurationSets"]["Resource"] == [
         f"arn:aws:ses:eu-central-1:{ACCOUNT}:configuration-set/transactional"
     ]
-    limiter = statements["PauseOwnSlicesLimiters"]
+    limiter = statements["PauseOwnSlicesInLedger"]
     assert limiter["Action"] == ["dynamodb:UpdateItem"]
     assert limiter["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["ledger"]}}
 
