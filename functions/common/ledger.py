@@ -243,34 +243,28 @@ def book(
         return Booking(False, wait_ms=horizon + window - earliest_ms)
     cap = ledger.cap(slice_name, rate_per_second, now)
     tat = ledger.number("tat", slice_name)
+    charged_at = ledger.number("pace_cap", slice_name)
+    if tat is not None and charged_at and cap > 0 and tat > now_ms and charged_at != cap:
+        # the pace owes recipients, counted in time at the cap they were charged at: a new cap
+        # (the next tick) rescales what is still owed
+        tat = now_ms + (tat - now_ms) * charged_at / cap
+    paces = {attr("tat", slice_name): tat}
     capacity = ledger.capacity(default_capacity)
     held_until = ledger.number("held_until", slice_name)  # a short back-off after a 429
     earliest_ms = max(earliest_ms, int(held_until or 0))
-    at, excess = None, 0.0
+    at = None
     if cap > 0:
         own_start = max(earliest_ms, int(tat) - TAU_MS if tat is not None else earliest_ms)
         at = earliest_fit(entries, own_start, recipients, capacity, window)
-    # A message larger than a second of the slice's cap may instead pay one second of it and the
-    # rest from the rate no slice is guaranteed (``oversize_rate``, written by the heartbeat), on
-    # one pace shared by every slice's large messages: a large message need not silence its slice
-    # for many seconds, and large mail never eats into anybody's guaranteed rate. Whichever of the
-    # two lands earlier is taken, so a busy shared pace never holds a message back.
-    oversize_rate = ledger.number("oversize_rate") or 0.0
-    if at is not None and recipients > cap and oversize_rate > 0:
-        shared = ledger.number("oversize_tat")
-        shared_start = max([earliest_ms, *(int(t) - TAU_MS for t in (tat, shared) if t is not None)])
-        shared_at = earliest_fit(entries, shared_start, recipients, capacity, window)
-        if shared_at is not None and shared_at <= at:
-            at, excess = shared_at, recipients - cap
     borrowed = False
     if (at is None or at > earliest_ms) and earliest_fit(
         entries, earliest_ms, recipients, capacity, window
     ) == earliest_ms:
-        # Room nobody booked, at the moment the send would leave: take it beyond the slice's pace
-        # (work-conserving, also for a slice whose cap is 0 this tick), without moving any pace.
-        # Only room *now* is borrowed, never a slot ahead, so paced bookings (which reach ahead)
-        # are never crowded out.
-        at, borrowed, excess = earliest_ms, True, 0.0
+        # Room nobody booked, at the moment the send would leave: taken beyond the slice's pace
+        # without moving it (work-conserving: caps lag demand by a tick, a large message leaves
+        # its slice in debt, the heartbeat may be away). Only room *now*, never a slot ahead, so
+        # paced bookings, which reach ahead, are never crowded out.
+        at, borrowed = earliest_ms, True
     if at is None:  # no cap this tick and no idle room now: ask again at the next tick
         until = ledger.caps_fresh(now) if cap <= 0 else None
         return Booking(
@@ -278,11 +272,11 @@ def book(
         )
     if at - now_ms > max_wait_ms:
         return Booking(False, wait_ms=at - now_ms)
-    charges: dict[str, int] = {}
-    if not borrowed:
-        charges[attr("tat", slice_name)] = math.ceil((recipients - excess) * 1000 / cap)
-        if excess:
-            charges["oversize_tat"] = math.ceil(excess * 1000 / oversize_rate)
+    # A message larger than the cap is charged like any other: it moves the pace further, so it
+    # is scheduled (never refused) and the slice's average stays at its cap.
+    charges: dict[str, int] = (
+        {} if borrowed else {attr("tat", slice_name): math.ceil(recipients * 1000 / cap)}
+    )
     mean = ledger.number("mean", slice_name)
     new_mean = recipients if mean is None else mean + MEAN_WEIGHT * (recipients - mean)
     pruned_to = max(now_ms - window - SKEW_MS, horizon if horizon is not None else 0)
@@ -295,12 +289,12 @@ def book(
         # A pace measures what the slice *booked*, from when it asked, not where the booking landed:
         # a message that a busy account pushes seconds ahead must not drag the slice's pace along
         # (its small messages could then use no earlier room). Up to TAU_MS of an idle pace is kept.
-        before = ledger.number(name)
+        before = paces.get(name)
         updates[name] = number_value(
             max(before if before is not None else earliest_ms, earliest_ms - TAU_MS) + charge
         )
-    if excess and not borrowed:  # what the heartbeat keeps out of the caps it lends (see tick)
-        updates["oversize_used"] = number_value((ledger.number("oversize_used") or 0) + excess)
+    if charges:
+        updates[attr("pace_cap", slice_name)] = number_value(cap)
     return Booking(True, at_ms=at, wait_ms=at - now_ms, charges=charges, updates=updates)
 
 
@@ -404,25 +398,13 @@ def write_ledger(
 
 def write_caps(
     client: LedgerClient, table: str, caps: Mapping[str, float], *, capacity: float, until: float,
-    oversize_rate: float = 0.0, oversize_seen: tuple[float, float, float] | None = None,
+
 ) -> None:  # fmt: skip
-    """The heartbeat's tick: each slice's cap, the account capacity, until when the caps hold, and
-    the rate oversize messages are paid from (what no slice is guaranteed). No ``version`` bump: a
-    sender that decided on the previous caps still books exactly."""
-    names = {"#capacity": "capacity", "#until": "caps_until", "#oversize": "oversize_rate"}
-    values = {
-        ":capacity": number_value(capacity),
-        ":until": number_value(until),
-        ":oversize": number_value(oversize_rate),
-    }
-    sets = ["#capacity = :capacity", "#until = :until", "#oversize = :oversize"]
-    if oversize_seen is not None:  # the heartbeat's own memory between ticks (see its tick)
-        for name, value in zip(
-            ("oversize_seen", "oversize_seen_at", "oversize_seen_rate"), oversize_seen, strict=True
-        ):
-            names[f"#{name}"] = name
-            values[f":{name}"] = number_value(value)
-            sets.append(f"#{name} = :{name}")
+    """The heartbeat's tick: each slice's cap, the account capacity, and until when the caps hold.
+    No ``version`` bump: a sender that decided on the previous caps still books exactly."""
+    names = {"#capacity": "capacity", "#until": "caps_until"}
+    values = {":capacity": number_value(capacity), ":until": number_value(until)}
+    sets = ["#capacity = :capacity", "#until = :until"]
     for i, (slice_name, cap) in enumerate(sorted(caps.items())):
         names[f"#c{i}"] = attr("cap", slice_name)
         values[f":c{i}"] = number_value(cap)

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from functions.common.clock import Clock, SystemClock
-from functions.common.ledger import Ledger, read_ledger, write_caps
+from functions.common.ledger import read_ledger, write_caps
 from functions.common.log import log
 from functions.heartbeat.allocator import SliceState, allocate
 
@@ -132,29 +132,6 @@ def account_quota(deps: HeartbeatDeps, config: HeartbeatConfig, now: float) -> f
     return rate
 
 
-@dataclass(frozen=True)
-class OversizeUse:
-    """The recipients/s oversize messages were lately paid with, and what the heartbeat stores to
-    measure it again next tick (``used``, ``at``, the smoothed ``rate``)."""
-
-    rate: float
-    seen: tuple[float, float, float]
-
-
-def oversize_in_use(ledger: Ledger, now: float, *, limit: float, weight: float = 0.3) -> OversizeUse:
-    """Smoothed rate of ``oversize_used`` (a counter the senders add to) since the last tick."""
-    used = ledger.number("oversize_used") or 0.0
-    seen_used, seen_at, seen_rate = (
-        ledger.number(n) for n in ("oversize_seen", "oversize_seen_at", "oversize_seen_rate")
-    )
-    rate = seen_rate or 0.0
-    if seen_used is not None and seen_at is not None and now > seen_at:
-        fresh = max(used - seen_used, 0.0) / (now - seen_at)
-        rate += weight * (fresh - rate)
-    rate = min(max(rate, 0.0), limit)
-    return OversizeUse(rate, (used, now, round(rate, 6)))
-
-
 def queued_messages(sqs: SqsAttributesClient, urls: Sequence[str]) -> int:
     total = 0
     for url in urls:
@@ -189,30 +166,20 @@ def tick(deps: HeartbeatDeps, config: HeartbeatConfig, now: float) -> dict[str, 
         for sc in config.slices
     ]
     capacity = round(quota * config.headroom, 6)
-    # Oversize messages (more recipients than a second of their slice's cap) are paid from what no
-    # slice is guaranteed (functions.common.ledger), so large mail never eats into a guaranteed
-    # rate; what they used lately is not lent out again through the caps.
-    oversize_rate = round(max(capacity - sum(sc.rate_per_second for sc in config.slices), 0.0), 6)
-    oversize = oversize_in_use(ledger, now, limit=oversize_rate)
-    caps = allocate(states, capacity - oversize.rate, 1.0)
+    caps = allocate(states, quota, config.headroom)
     until = now + config.tick_seconds
     result: dict[str, Any] = {
         "quota": quota,
         "capacity": capacity,
         "caps_until": until,
         "caps": caps,
-        "oversize_rate": oversize_rate,
-        "oversize_in_use": round(oversize.rate, 3),
         "backlog_recipients": {s.name: round(s.backlog, 3) for s in states},
         "backlog_messages": messages,
     }
     if paused:
         result["paused"] = paused
     try:
-        write_caps(
-            deps.dynamodb, config.state_table, caps, capacity=capacity, until=until,
-            oversize_rate=oversize_rate, oversize_seen=oversize.seen,
-        )  # fmt: skip
+        write_caps(deps.dynamodb, config.state_table, caps, capacity=capacity, until=until)
     except Exception as exc:
         result["failed"] = repr(exc)
     log("heartbeat_tick", level="WARNING" if "failed" in result else "INFO", **result)

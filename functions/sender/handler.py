@@ -75,12 +75,15 @@ LATE_TOLERANCE_SECONDS = 0.010
 
 
 class Lead:
-    """How far ahead of now to book: the reservation's own round trips (a read and a conditional
-    write), estimated per container as a moving mean plus four mean deviations of what they took."""
+    """A duration to plan with, estimated per container from what it took: a moving mean plus
+    ``deviations`` mean deviations (how far ahead of now to book: the booking's own round trips;
+    how far apart a batch's slots are: one send and its record)."""
 
-    def __init__(self, initial_seconds: float = 0.05, floor: float = 0.002, ceiling: float = 0.5) -> None:
+    def __init__(
+        self, initial_seconds: float = 0.05, floor: float = 0.002, ceiling: float = 0.5, deviations: float = 4
+    ) -> None:
         self.mean, self.deviation = initial_seconds, initial_seconds / 2
-        self.floor, self.ceiling = floor, ceiling
+        self.floor, self.ceiling, self.deviations = floor, ceiling, deviations
 
     def observe(self, seconds: float) -> None:
         error = seconds - self.mean
@@ -88,7 +91,7 @@ class Lead:
         self.deviation += 0.25 * (abs(error) - self.deviation)
 
     def seconds(self) -> float:
-        return min(max(self.mean + 4 * self.deviation, self.floor), self.ceiling)
+        return min(max(self.mean + self.deviations * self.deviation, self.floor), self.ceiling)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -128,13 +128,11 @@ def test_room_nobody_booked_is_borrowed_now_without_moving_the_pace() -> None:
     assert "tat:a" not in now.updates
 
 
-def test_a_message_larger_than_its_cap_pays_a_second_of_it_and_the_rest_from_the_unguaranteed_rate() -> None:
-    busy = [(T0_MS, 20)]  # 37 free now: not enough to borrow for 45
-    ledger = ledger_of(busy, caps_until=T0, cap__a=5.0, oversize_rate=20.0, tat__a=T0_MS + 5000)
-    big = booking(ledger, 45, rate=5, capacity=57, max_wait_ms=60_000)
-    assert big.at_ms == T0_MS + 4000  # at the slice's pace
-    assert big.charges == {"tat:a": 1000, "oversize_tat": 2000}  # 5 at 5/s, 40 at 20/s
-    assert big.updates["oversize_used"] == {"N": "40"}  # the heartbeat lends that much less
+def test_a_pace_still_owed_is_rescaled_when_the_heartbeat_changes_the_cap() -> None:
+    # 50 recipients at 5/s were charged (10 s); the next tick raises the cap to 50/s: 1 s is owed
+    owed = ledger_of([(T0_MS - 5000, 50)], tat__a=T0_MS + 10_000, pace_cap__a=5.0, caps_until=T0 + 1, cap__a=50.0)
+    nxt = booking(owed, 1, rate=5, capacity=1, max_wait_ms=60_000)  # capacity 1: nothing to borrow
+    assert nxt.at_ms == T0_MS  # within the one second of burst tolerance: 10 s became 1 s
 
 
 def test_other_slices_fit_around_a_large_booking_and_never_crowd_it_out() -> None:
