@@ -170,7 +170,7 @@ def test_the_ledger_holds_a_compact_pruned_log_the_paces_a_version_and_a_ttl(cli
     assert log[1:] == ((T0_MS + 3200, 2), (T0_MS + 3250, 2))
     assert item["version"] == {"N": "5"}
     assert item["expires_at"] == {"N": str(math.ceil(T0 + 3.25) + 86400)}
-    assert set(item) == {"pk", "log", "version", "expires_at", "tat:a", "mean:a"}
+    assert set(item) == {"pk", "log", "version", "expires_at", "tat:a", "pace_cap:a", "mean:a"}
 
 
 def test_bookings_and_pauses_never_touch_the_heartbeats_attributes(client: Any, table: str) -> None:
