@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _synth(env: EnvConfig, out: Path, *, as_json: bool, quiet: bool) -> int:
+    from modules.naming.check import check_names, read_stacks
     from modules.platform.app import build_app
     from modules.platform.summary import render, summarize, to_json
 
@@ -91,9 +92,19 @@ def _synth(env: EnvConfig, out: Path, *, as_json: bool, quiet: bool) -> int:
     try:
         app, stacks = build_app(env, out, repo_root=REPO_ROOT)
     except ValueError as exc:  # a construct check the config layer did not already make
-        print(f"{env.directory}: {exc}", file=sys.stderr)
+        print(f"{env.directory_display}: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     app.synth()
+    # Names AWS keeps unique per account, account-region or globally, across every stack of the
+    # env: a repeat (or a name too long for AWS) passes plan and fails apply, so refuse it here.
+    repeats = check_names(read_stacks(out, env.directory_display))
+    if repeats:
+        shutil.rmtree(out, ignore_errors=True)  # nothing half-valid is left to apply
+        for problem in repeats:
+            print(problem, file=sys.stderr)
+        print(f"{len(repeats)} name problem(s) in environment {env.environment!r}; nothing synthesized.",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_CONFIG
     summaries = summarize(stacks, out)
     if as_json:
         print(to_json(env.environment, summaries))
