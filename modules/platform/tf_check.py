@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modules.platform.tf_prepare import Left, count_resources, leave_out, required_version, test_file
+from modules.platform.tf_prepare import Left, count_resources, leave_out, required_version, tftest_file
 from modules.platform.tf_provider import (
     Mirror,
     cli_config,
@@ -151,7 +151,7 @@ def prepare(ctx: Context, stack_dir: Path, target: Path) -> tuple[dict[str, Any]
         }
         (target / OVERRIDE).write_text(json.dumps(override, indent=2))
     (target / "tests").mkdir(exist_ok=True)
-    (target / TEST_FILE).write_text(test_file(document, ctx.schema))
+    (target / TEST_FILE).write_text(tftest_file(document, ctx.schema))
     return document, left
 
 

@@ -134,7 +134,7 @@ def _refers(body: Any, gone: set[str]) -> str | None:
 # --- the terraform test file -----------------------------------------------------------------
 
 
-def test_file(document: Mapping[str, Any], schema: Mapping[str, Any]) -> str:
+def tftest_file(document: Mapping[str, Any], schema: Mapping[str, Any]) -> str:
     """A ``*.tftest.hcl``: a mocked ``aws`` provider (one per alias), then a plan and an apply.
 
     The mocks give ARN-, URL- and token-shaped values where the provider validates what it is

@@ -396,8 +396,12 @@ BAD_CASES = [
     ),
     Bad(
         "brace_on_the_line_after_a_nested_block_header_names_its_key_path",
-        ses(account(region='  region "eu-central-1" # quota\n  {\n    max_send_rate = 100\n'
-                           "    max_24_hour_send = 500000\n  }\n")),
+        ses(
+            account(
+                region='  region "eu-central-1" # quota\n  {\n    max_send_rate = 100\n'
+                "    max_24_hour_send = 500000\n  }\n"
+            )
+        ),
         "ses.hcl",
         ':5: account "media".region "eu-central-1": ',
         ("must be on the same line as its header", 'write region "eu-central-1" {'),
@@ -552,7 +556,10 @@ BAD_CASES = [
         ses(account(), account(alias="media-two")),
         "ses.hcl",
         ': account "media-two".region "eu-central-1": ',
-        ('account "media" (bad/ses.hcl) is the same AWS account 111111111111', "one stack per account-region"),
+        (
+            'account "media" (bad/ses.hcl) is the same AWS account 111111111111',
+            "one stack per account-region",
+        ),
     ),
     Bad(
         "slice_names_starting_with_ses_are_the_platforms_own",

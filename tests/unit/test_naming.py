@@ -43,7 +43,8 @@ def test_a_long_name_fits_iam_keeping_start_and_region_stable_and_distinct() -> 
     base = "e" * 32 + "-ses-suppression-cleanup-scheduler"
     first = with_region(base, "ap-southeast-2")
     assert len(first) <= IAM_NAME_LIMIT
-    assert first.startswith("e" * 20) and first.endswith("-ap-southeast-2")
+    assert first.startswith("e" * 20)
+    assert first.endswith("-ap-southeast-2")
     assert first == with_region(base, "ap-southeast-2")  # stable across synths
     assert first != with_region(base + "x", "ap-southeast-2")  # distinct names stay distinct
     assert first != with_region(base, "ap-southeast-1")
@@ -86,7 +87,9 @@ def test_a_regional_name_may_repeat_across_regions_but_not_within_one() -> None:
     assert find_repeats([stack("prod-media-eu-central-1", queue), west]) == []
     twice = {"aws_sqs_queue": {"a": {"name": "prod-x-dlq"}, "b": {"name": "prod-x-dlq"}}}
     (problem,) = find_repeats([stack("prod-media-eu-central-1", twice)])
-    assert "prod-media-eu-central-1 (aws_sqs_queue.a) and prod-media-eu-central-1 (aws_sqs_queue.b)" in problem
+    assert (
+        "prod-media-eu-central-1 (aws_sqs_queue.a) and prod-media-eu-central-1 (aws_sqs_queue.b)" in problem
+    )
     assert f"in account {ACCOUNT} eu-central-1" in problem
 
 
@@ -134,7 +137,10 @@ def test_two_active_receipt_rule_sets_in_one_account_region_collide_whatever_the
         return {"aws_ses_active_receipt_rule_set": {"this": {"rule_set_name": name}}}
 
     (problem,) = find_repeats(
-        [stack("a-media-eu-west-1", active("a-ses-archive")), stack("b-media-eu-west-1", active("b-ses-archive"))]
+        [
+            stack("a-media-eu-west-1", active("a-ses-archive")),
+            stack("b-media-eu-west-1", active("b-ses-archive")),
+        ]
     )
     assert "active SES receipt rule set" in problem
 
