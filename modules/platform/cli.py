@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from modules.config import EnvConfig
+    from modules.naming.check import StackDocument
 
 # jsii prints a banner for Node 20 on every start; the value is the major version to silence.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -91,6 +92,20 @@ def main(argv: list[str] | None = None) -> int:
     return terraform.run(args.command, out, args.extra)
 
 
+def _shared_account_repeats(env: EnvConfig, own: list[StackDocument]) -> list[str]:
+    """Names ``env``'s stacks claim that an env beside it, in one of its accounts, claims too."""
+    from modules.naming.check import find_repeats
+    from modules.platform.shared_accounts import sibling_stacks
+
+    others, notes = sibling_stacks(env, repo_root=REPO_ROOT)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    if not others:
+        return []
+    mine = env.directory_display
+    return [p for p in find_repeats(own + others) if mine in p.partition(": ")[0].split(", ")]
+
+
 def _tools(args: argparse.Namespace) -> int:
     """The commands that run a tool on synthesized stacks: checkov, terraform."""
     if args.command == "scan":
@@ -104,13 +119,13 @@ def _tools(args: argparse.Namespace) -> int:
     return run(envs, envs_dir=envs_dir, work=Path(args.work), mirror=args.mirror, repo_root=REPO_ROOT)
 
 
-def synth_quietly(env: EnvConfig, out: Path) -> int:
+def synth_quietly(env: EnvConfig, out: Path, *, siblings: bool = True) -> int:
     """Synthesize ``env`` into ``out`` with every check synth makes; 0, or 2 with the problems
-    on stderr."""
-    return _synth(env, out, as_json=False, quiet=True)
+    on stderr. ``siblings=False``: no name check against envs beside it (the caller checks all)."""
+    return _synth(env, out, as_json=False, quiet=True, siblings=siblings)
 
 
-def _synth(env: EnvConfig, out: Path, *, as_json: bool, quiet: bool) -> int:
+def _synth(env: EnvConfig, out: Path, *, as_json: bool, quiet: bool, siblings: bool = True) -> int:
     from modules.naming.check import check_names, read_stacks
     from modules.platform.app import build_app
     from modules.platform.summary import render, summarize, to_json
@@ -127,6 +142,8 @@ def _synth(env: EnvConfig, out: Path, *, as_json: bool, quiet: bool) -> int:
     # Names AWS keeps unique per account, account-region or globally, across every stack of the
     # env: a repeat (or a name too long for AWS) passes plan and fails apply, so refuse it here.
     repeats = check_names(read_stacks(out, env.directory_display))
+    if not repeats and siblings:  # and across the envs beside it that share one of its accounts
+        repeats = _shared_account_repeats(env, read_stacks(out, env.directory_display))
     if repeats:
         shutil.rmtree(out, ignore_errors=True)  # nothing half-valid is left to apply
         for problem in repeats:

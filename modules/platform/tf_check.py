@@ -247,7 +247,7 @@ def synth_envs(envs: list[str], *, envs_dir: Path, work: Path, repo_root: Path) 
             print("\n".join(exc.problems), file=sys.stderr)
             return None
         out = work / name / "synth"
-        if synth_quietly(env, out) != 0:
+        if synth_quietly(env, out, siblings=False) != 0:  # all of them are checked together below
             return None
         synthesized[name] = out
         stacks += read_stacks(out, env.directory_display)

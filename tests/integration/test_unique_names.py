@@ -115,3 +115,21 @@ def test_two_envs_in_one_account_may_not_claim_one_identity_or_dns_record(
     ) in err
     assert 'Route 53 record "_dmarc.news.example.org TXT"' in err
     assert "name problem(s) across the environments prod, staging" in err
+
+
+def test_synth_checks_names_against_the_envs_beside_it_that_share_an_account(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    envs = tmp_path / "envs"
+    for name, account in (("prod", "444444444444"), ("staging", "444444444444"), ("sandbox", "555555555555")):
+        (envs / name).mkdir(parents=True)
+        (envs / name / "ses.hcl").write_text(ENV.format(name=name).replace("444444444444", account))
+    (envs / "broken").mkdir()
+    (envs / "broken" / "ses.hcl").write_text('environment = "broken"\naccount "x" { id = "444444444444" }\n')
+    prod = load_env(envs / "prod", display_root=tmp_path)
+    assert synth_quietly(prod, tmp_path / "out") == 2
+    err = capsys.readouterr().err
+    assert 'envs/prod, envs/staging: SES identity "news.example.org": claimed by prod-media-eu-west-1' in err
+    assert "sandbox" not in err  # its own account: nothing to share
+    assert "note: broken: shares an account but does not validate" in err
+    assert not (tmp_path / "out").exists()
