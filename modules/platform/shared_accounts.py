@@ -22,8 +22,7 @@ def sibling_stacks(env: EnvConfig, *, repo_root: Path) -> tuple[list[StackDocume
     from modules.platform.app import build_app
 
     folder = Path(env.directory).resolve()
-    shown = PurePath(env.directory_display).parts
-    display_root = folder.parents[len(shown) - 1] if folder.parts[-len(shown) :] == shown else folder.parent
+    display_root = _display_root(folder, PurePath(env.directory_display), repo_root)
     mine = {account.id for account in env.accounts}
     stacks: list[StackDocument] = []
     notes: list[str] = []
@@ -56,3 +55,10 @@ def sibling_stacks(env: EnvConfig, *, repo_root: Path) -> tuple[list[StackDocume
 def _declares_account(folder: Path, ids: set[str]) -> bool:
     text = "".join(path.read_text(encoding="utf-8", errors="replace") for path in folder.glob("*.hcl"))
     return any(account_id in text for account_id in ids)
+
+
+def _display_root(folder: Path, shown: PurePath, fallback: Path) -> Path:
+    """The root ``folder`` is shown relative to (``envs/prod`` under the repo → the repo)."""
+    if shown.is_absolute() or folder.parts[-len(shown.parts) :] != shown.parts:
+        return fallback  # shown as an absolute path: siblings outside it will be too
+    return folder.parents[len(shown.parts) - 1]
