@@ -27,15 +27,14 @@ def sibling_stacks(env: EnvConfig, *, repo_root: Path) -> tuple[list[StackDocume
     stacks: list[StackDocument] = []
     notes: list[str] = []
     for other in sorted(folder.parent.iterdir()):
-        if other.resolve() == folder or not other.is_dir() or not any(other.glob("*.hcl")):
-            continue
+        if other.resolve() == folder or not other.is_dir() or not _declares_account(other, mine):
+            continue  # none of our account ids in its files: no need to parse it (synth stays fast)
         try:
             sibling = load_env(other, display_root=display_root)
         except ConfigError:
-            if _declares_account(other, mine):
-                notes.append(
-                    f"{other.name}: shares an account but does not validate; names not checked against it"
-                )
+            notes.append(
+                f"{other.name}: shares an account but does not validate; names not checked against it"
+            )
             continue
         if not mine & {account.id for account in sibling.accounts}:
             continue
