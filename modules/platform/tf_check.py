@@ -80,6 +80,7 @@ class StackResult:
 
 def context(binary: str, work: Path, mirror_path: str | None) -> Context:
     """The run's context: a CLI config for the mirror (if any) and a shared plugin cache."""
+    work = work.resolve()  # terraform runs in each stack's folder: every path it is given is absolute
     work.mkdir(parents=True, exist_ok=True)
     mirror = find_mirror(mirror_path, host=registry_host(binary))
     env = {**os.environ, "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1", "TF_INPUT": "0"}
@@ -196,6 +197,7 @@ def run(envs: list[str], *, envs_dir: Path, work: Path, mirror: str | None, repo
     """The whole check (see the module docstring); prints as it goes."""
     from modules.platform import terraform
 
+    work = work.resolve()
     binary = terraform.find_binary()
     if binary is None:
         print("tf-check: neither terraform nor tofu is on PATH (or TF_BIN); install one", file=sys.stderr)

@@ -209,3 +209,17 @@ def test_the_cli_config_installs_the_aws_provider_from_the_mirror_only(tmp_path:
     assert f"filesystem_mirror {{\n    path    = {json.dumps(str(tmp_path))}" in text
     assert 'include = ["registry.terraform.io/hashicorp/aws"]' in text
     assert 'direct {\n    exclude = ["registry.terraform.io/hashicorp/aws"]' in text
+
+
+def test_a_relative_work_folder_gives_terraform_an_absolute_cli_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """make tf-check passes cdktf.out/tf-check; terraform runs in each stack's folder."""
+    from modules.platform.tf_check import context
+
+    monkeypatch.setenv("TF_PLUGIN_MIRROR", str(unpacked(tmp_path / "mirror", "5.100.0")))
+    monkeypatch.chdir(tmp_path)
+    ctx = context("terraform", Path("cdktf.out/tf-check"), None)
+    config = Path(ctx.env["TF_CLI_CONFIG_FILE"])
+    assert config.is_absolute()
+    assert config.is_file()
