@@ -25,7 +25,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -279,7 +278,3 @@ def _report(work: Path, results: list[StackResult], per_env: dict[str, float], s
         "stacks": [{k: v for k, v in asdict(r).items() if k != "output"} for r in results],
     }
     (work / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-
-
-def default_work(out: Path) -> Path:
-    return out / "tf-check" if out.name else Path(tempfile.mkdtemp(prefix="tf-check-"))

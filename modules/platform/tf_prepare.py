@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -213,7 +213,3 @@ def required_version(document: Mapping[str, Any]) -> str | None:
     providers = document.get("terraform", {}).get("required_providers", {})
     version = providers.get("aws", {}).get("version")
     return str(version) if version else None
-
-
-def listed(items: Iterable[Left]) -> list[str]:
-    return [str(item) for item in items]
