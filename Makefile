@@ -15,7 +15,8 @@ LOCK         := .ci/lock
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help synth validate test unit integration lint fmt scan plan apply bench lock clean
+TF_PLUGIN_MIRROR ?=
+.PHONY: help synth validate test unit integration lint fmt scan tf-check plan apply bench lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -56,6 +57,11 @@ fmt: $(VENV)/.stamp ## format and autofix
 
 scan: synth $(CHECKOV_VENV)/.stamp ## checkov (built-in + modules/checkov_policies) on every stack of envs/$(ENV) (SARIF=file.sarif)
 	$(PY) -m modules.platform scan --checkov $(CHECKOV) --out $(OUT) $(if $(SARIF),--sarif $(SARIF))
+
+# Every env unless ENV is given on the command line (ENV's default, example, is for synth and scan).
+tf-check: $(VENV)/.stamp ## terraform init + validate + mocked plan/apply of every stack of every env (ENV=one; TF_PLUGIN_MIRROR=dir)
+	$(PY) -m modules.platform tf-check --work $(OUT)/tf-check \
+	  $(if $(filter command line,$(origin ENV)),--env $(ENV)) $(if $(TF_PLUGIN_MIRROR),--mirror $(TF_PLUGIN_MIRROR))
 
 plan apply: $(VENV)/.stamp ## synth, then terraform/tofu plan|apply each stack of envs/$(ENV) (ARGS=...)
 	$(PY) -m modules.platform $@ --env $(ENV) --out $(OUT) -- $(ARGS)

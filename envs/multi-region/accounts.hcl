@@ -1,5 +1,8 @@
-# Two accounts, two regions each way: one Terraform stack per (environment, account, region),
+# Two accounts, three account-regions: one Terraform stack per (environment, account, region),
 # so every stack plans and applies on its own and a mistake stays inside one account-region.
+# The two media stacks share an account: names AWS keeps unique per account (IAM roles,
+# dashboards) carry the region, and synth refuses any name two stacks would both create.
+# (These are not envs/example's accounts: two envs in one account must not claim one domain.)
 
 environment = "multi-region"
 tags = {
@@ -15,16 +18,24 @@ backend "s3" {
 }
 
 account "media" {
-  id       = "111111111111"
-  role_arn = "arn:aws:iam::111111111111:role/ses-platform-terraform"
+  id       = "333333333333"
+  role_arn = "arn:aws:iam::333333333333:role/ses-platform-terraform"
 
+  # Both media regions run the whole set: slice, event pipeline, bounce report, heartbeat,
+  # a warming-up dedicated IP pool and the suppression-list cleanup, side by side.
   region "eu-central-1" {
     max_send_rate    = 100
     max_24_hour_send = 500000
+
+    heartbeat {
+      headroom = 0.95
+    }
   }
   region "eu-west-1" {
     max_send_rate    = 50
     max_24_hour_send = 200000
+
+    heartbeat {}
   }
 }
 

@@ -45,6 +45,23 @@ configuration_set "newsletter" {
   }
 }
 
+# The sets that send through the newsletter's dedicated IP pools (pools.hcl), one per region.
+configuration_set "newsletter-dedicated" {
+  account           = "media"
+  region            = "eu-central-1"
+  dedicated_ip_pool = "news-central"
+}
+
+configuration_set "newsletter-dedicated" {
+  account           = "media"
+  region            = "eu-west-1"
+  dedicated_ip_pool = "news-west"
+
+  reputation_alarms {
+    breaker = false # as the newsletter's shared-pool set in this region
+  }
+}
+
 # A set created outside this repository (by hand, or another team's Terraform): declared so
 # names resolve and typos fail at validation; nothing is created or changed for it.
 configuration_set "legacy-crm" {

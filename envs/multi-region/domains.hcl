@@ -4,7 +4,7 @@
 domain "news.example.at" {
   account           = "media"
   regions           = ["eu-central-1", "eu-west-1"]
-  hosted_zone_id    = "Z0123456789ABCDEFGHIJ"
+  hosted_zone_id    = "Z0MEDIA0NEWS0EXAMPLE0AT"
   configuration_set = "newsletter" # declared in both regions
 
   dmarc {

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from modules.lambda_asset.props import LOG_RETENTION_DAYS
+from modules.naming import S3_BUCKET_LIMIT, fit
 
 JOB = "bounce_report"
 _SCHEDULE = re.compile(r"(cron|rate)\(.+\)")
@@ -86,4 +87,5 @@ class BounceReportProps:
     @property
     def bucket_name(self) -> str:
         """Globally unique: environment, account and region (≤ 63 characters)."""
-        return f"{self.environment}-ses-bounce-reports-{self.account_id}-{self.region}"[:63]
+        tail = f"-{self.account_id}-{self.region}"  # kept whole when the env name is long
+        return fit(f"{self.environment}-ses-bounce-reports{tail}", S3_BUCKET_LIMIT, keep_end=len(tail))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from types import MappingProxyType
 from typing import TypeVar
 
@@ -19,6 +20,8 @@ from modules.identity.props import (
     Dkim,
     Dmarc,
     MailFrom,
+    check_dns_name,
+    mail_from_problem,
     validate_domain_name,
 )
 
@@ -73,7 +76,7 @@ def parse_domain(name: str, node: Node) -> Domain:
         source=node.file,
         hosted_zone_id=hosted_zone_id,
         dkim=_sub(node, "dkim", _dkim, Dkim()),
-        mail_from=_sub(node, "mail_from", _mail_from, _DEFAULT_MAIL_FROM),
+        mail_from=_sub(node, "mail_from", partial(_mail_from, domain=name), _DEFAULT_MAIL_FROM),
         dmarc=_sub(node, "dmarc", _dmarc, Dmarc()),
         configuration_set=node.str(
             "configuration_set", pattern=r"[A-Za-z0-9_-]{1,64}", hint="a configuration set name"
@@ -123,10 +126,14 @@ def _dkim(node: Node) -> Dkim:
     return Dkim.easy(length or "RSA_2048_BIT")
 
 
-def _mail_from(node: Node) -> MailFrom | None:
+def _mail_from(node: Node, *, domain: str) -> MailFrom | None:
     enabled = node.bool("enabled", default=True)
+    subdomain = node.str("subdomain", default="bounce")
+    problem = mail_from_problem(subdomain, domain) if subdomain is not None else None
+    if problem is not None:
+        raise node.fail("subdomain", problem)
     mail_from = MailFrom(
-        subdomain=node.str("subdomain", default="bounce") or "bounce",
+        subdomain=subdomain or "bounce",
         behavior_on_mx_failure=node.str(
             "behavior_on_mx_failure", default="USE_DEFAULT_VALUE", choices=MX_FAILURE_BEHAVIOURS
         )
@@ -161,4 +168,24 @@ def resolve_domain(domain: Domain, accounts: list[Account]) -> Domain:
                 f"(declared: {', '.join(declared)})"
             )
     # Default: every region the account declares.
-    return domain if domain.regions else replace(domain, regions=tuple(declared))
+    resolved = domain if domain.regions else replace(domain, regions=tuple(declared))
+    _check_record_names(resolved, where)
+    return resolved
+
+
+def _check_record_names(domain: Domain, where: str) -> None:
+    """Every DNS name the identity publishes must fit DNS's limits (63 per label, 253 in all):
+    a long domain leaves little room for ``<32-character token>._domainkey.``, and a region in
+    a MAIL FROM label (``bounce-ap-southeast-2``) can push it past 63."""
+    names = [("_dmarc record", f"_dmarc.{domain.name}", "")]
+    selector = domain.dkim.selector or "x" * 32  # Easy DKIM tokens have 32 characters
+    names.append(("DKIM record", f"{selector}._domainkey.{domain.name}", ""))
+    if domain.mail_from is not None:
+        for region in domain.regions:
+            mail_from = domain.mail_from.domain_for(domain.name, region, domain.home_region)
+            names.append((f"MAIL FROM domain in {region}", mail_from, ".mail_from.subdomain"))
+    for what, record, key in names:
+        try:
+            check_dns_name(record, what)
+        except ValueError as exc:
+            raise Invalid(f"{where}{key}: {exc}; use a shorter name") from None

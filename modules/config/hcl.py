@@ -86,10 +86,21 @@ def _check_attributes_once(body: Any, display: str, path: str) -> None:
                 raise Invalid(f"{display}: {key}: set twice in one block ({lines}); keep one")
             first_line[name] = line
         elif child.data == "block":
-            parts = [c for c in child.children if isinstance(c, Tree) and c.data != "body"]
+            parts = [
+                c
+                for c in child.children
+                if isinstance(c, Tree) and c.data not in ("body", "new_line_or_comment")
+            ]
             name = _tree_text(parts[0])
             labels = "".join(f' "{_tree_text(label)}"' for label in parts[1:])
             key = f"{path}.{name}{labels}" if path else f"{name}{labels}"
+            if any(isinstance(c, Tree) and c.data == "new_line_or_comment" for c in child.children):
+                # python-hcl2 accepts a line break before the "{"; HCL (Terraform) does not.
+                line = int(getattr(child.meta, "line", 0))
+                raise Invalid(
+                    f'{display}:{line}: {key}: the "{{" that opens the block must be on the same line '
+                    f"as its header, as HCL requires: write {name}{labels} {{"
+                )
             for inner in child.children:
                 _check_attributes_once(inner, display, key)
 

@@ -169,6 +169,7 @@ class _Loader:
         self.collect(partial(check_tags, tags_node, tags, "tags"))
         if not any(n.has("account") for n in self.nodes):
             self.problems.append(f"{self.nodes[0].file}: account: at least one account block is required")
+        self.problems.extend(_shared_account_regions(self.accounts, self.account_files))
         domains = self._resolve_domains()
         slices = self._resolve_slices(domains, environment)
         configuration_sets = self._resolve_configuration_sets(domains, slices)
@@ -434,6 +435,23 @@ class _Loader:
                 str(node.fail("environment", f'"{name}" does not match its folder {folder}'))
             )
         return name
+
+
+def _shared_account_regions(accounts: list[Account], files: dict[str, str]) -> list[str]:
+    """Two account blocks may name one AWS account (a team each), but not one region of it: the
+    stacks would be two in one account-region and claim the same names."""
+    first: dict[tuple[str, str], str] = {}
+    problems = []
+    for account in accounts:
+        for quota in account.regions:
+            other = first.setdefault((account.id, quota.name), account.alias)
+            if other != account.alias:
+                problems.append(
+                    f'{files[account.alias]}: account "{account.alias}".region "{quota.name}": account '
+                    f'"{other}" ({files[other]}) is the same AWS account {account.id} and declares this '
+                    "region too; one stack per account-region: declare the region in one of the two"
+                )
+    return problems
 
 
 def _labelled(node: Node, key: str, noun: str) -> list[tuple[str, Node]]:

@@ -6,6 +6,7 @@ Stack code reads only these frozen dataclasses, never raw HCL dicts.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from types import MappingProxyType
 from typing import Literal
 
@@ -374,6 +375,11 @@ class EnvConfig:
 
     def account(self, alias: str) -> Account:
         return next(a for a in self.accounts if a.alias == alias)
+
+    @property
+    def directory_display(self) -> str:
+        """The env's folder as its files are shown in messages (``envs/prod``)."""
+        return str(PurePath(self.files[0]).parent) if self.files else self.directory
 
     def stacks(self) -> tuple[StackTarget, ...]:
         """One target per declared (account, region), in declaration order."""

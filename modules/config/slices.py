@@ -17,13 +17,22 @@ from modules.identity.props import validate_domain_name
 from modules.lambda_asset.props import LOG_RETENTION_DAYS
 
 CONFIGURATION_SET = r"[A-Za-z0-9_-]{1,64}"
-# Lambda function and IAM role names (both "<env>-<slice>-sender") are at most 64 characters.
+RESERVED_PREFIX = "ses-"  # <env>-ses-… are the platform's own names (event logger, heartbeat, …)
+# Lambda function names ("<env>-<slice>-sender") are at most 64 characters (the role adds the region
+# and is shortened to fit: modules/naming).
 MAX_FUNCTION_NAME = 64
 
 
 def parse_slice(name: str, node: Node) -> Slice:
     if not re.fullmatch(NAME, name):
         raise node.fail(None, f"slice name must be {NAME_HINT}")
+    if name.startswith(RESERVED_PREFIX):
+        raise node.fail(
+            None,
+            f'slice names may not start with "{RESERVED_PREFIX}": <env>-{RESERVED_PREFIX}… names the '
+            "platform's own resources (a slice ses-event-logger would create the event logger's "
+            "queue <env>-ses-event-logger-dlq a second time); choose another name",
+        )
     account = node.req_str("account", hint="the alias of an account block")
     region = node.req_str("region", hint="a region declared in that account")
     rate = node.number("rate_per_second")
@@ -135,7 +144,7 @@ def check_slice_names(item: Slice, environment: str | None) -> None:
     function_name = f"{environment}-{item.name}-sender"
     if len(function_name) > MAX_FUNCTION_NAME:
         raise Invalid(
-            f'{_slice_where(item)}: its sender Lambda function and IAM role would be named "{function_name}" '
+            f'{_slice_where(item)}: its sender Lambda function would be named "{function_name}" '
             f"({len(function_name)} characters, AWS allows {MAX_FUNCTION_NAME}); use a shorter slice name"
         )
 

@@ -149,9 +149,13 @@ def _resolve(
                 f"{user.region} (domains there: {listed})"
             )
     if environment is not None:
-        function_name = f"{environment}-smtp-{user.name}-rotation"
-        if len(function_name) > MAX_FUNCTION_NAME:
-            raise Invalid(
-                f'{where}: its rotation Lambda function and IAM role would be named "{function_name}" '
-                f"({len(function_name)} characters, AWS allows {MAX_FUNCTION_NAME}); use a shorter name"
-            )
+        # The longest names it gets: the rotation Lambda and the key sweep's EventBridge rule.
+        for what, name in (
+            ("rotation Lambda function", f"{environment}-smtp-{user.name}-rotation"),
+            ("key sweep EventBridge rule", f"{environment}-smtp-{user.name}-key-sweep"),
+        ):
+            if len(name) > MAX_FUNCTION_NAME:
+                raise Invalid(
+                    f'{where}: its {what} would be named "{name}" ({len(name)} characters, AWS allows '
+                    f"{MAX_FUNCTION_NAME}); use a shorter name"
+                )

@@ -22,6 +22,7 @@ from modules.capacity_slice.construct import SENDER_CHECKOV_SKIPS
 from modules.checks import partition
 from modules.lambda_asset.construct import PythonFunction
 from modules.lambda_asset.props import check_no_wildcard_actions
+from modules.naming import with_region
 
 SCHEDULED_CHECKOV_SKIPS = {
     "CKV_AWS_117": "It calls only AWS APIs (SES, DynamoDB, KMS) and public DNS; a VPC adds NAT or "
@@ -42,12 +43,13 @@ def schedule_function(
     scope: Construct, *, name: str, slug: str, account_id: str, region: str, function: PythonFunction,
     expression: str, description: str, key_arn: str, tags: dict[str, str], timezone: str = "UTC",
 ) -> SchedulerSchedule:  # fmt: skip
-    """``aws_scheduler_schedule`` ``<name>`` invoking ``function`` with a role of its own."""
+    """``aws_scheduler_schedule`` ``<name>`` invoking ``function`` with a role of its own
+    (``<name>-scheduler-<region>``: IAM names are account-wide)."""
     schedule_arn = f"arn:{partition(region)}:scheduler:{region}:{account_id}:schedule/default/{name}"
     role = IamRole(
         scope,
         "scheduler_role",
-        name=f"{name}-scheduler",
+        name=with_region(f"{name}-scheduler", region),
         description=f"Role EventBridge Scheduler assumes to invoke {name}",
         assume_role_policy=json.dumps(
             {

@@ -29,6 +29,7 @@ from modules.capacity_slice.props import LEDGER_PK
 from modules.heartbeat.props import HEARTBEAT_JOB, HeartbeatProps
 from modules.lambda_asset.construct import PythonFunction
 from modules.lambda_asset.props import PythonFunctionProps, check_no_wildcard_actions
+from modules.naming import with_region
 
 # Wait until the next whole multiple of the tick: "2026-03-01T12:01:37Z" (no fraction, RFC 3339).
 TIMESTAMP_PICTURE = "[Y0001]-[M01]-[D01]T[H01]:[m01]:[s01]Z"
@@ -198,7 +199,7 @@ class Heartbeat(Construct):
         self.state_machine_role = IamRole(
             self,
             "states_role",
-            name=f"{props.name}-states",
+            name=with_region(f"{props.name}-states", props.region),
             description=f"Execution role of the state machine {props.name}",
             assume_role_policy=_assume(
                 "states.amazonaws.com", {"StringEquals": {"aws:SourceAccount": props.account_id}}
@@ -375,7 +376,7 @@ class Heartbeat(Construct):
         self.scheduler_role = IamRole(
             self,
             "scheduler_role",
-            name=f"{props.name}-scheduler",
+            name=with_region(f"{props.name}-scheduler", props.region),
             description=f"Role EventBridge Scheduler assumes to start the state machine {props.name}",
             assume_role_policy=_assume(
                 "scheduler.amazonaws.com",

@@ -15,22 +15,101 @@ MX_FAILURE_BEHAVIOURS = ("USE_DEFAULT_VALUE", "REJECT_MESSAGE")
 DMARC_POLICIES = ("none", "quarantine", "reject")
 DMARC_ALIGNMENTS = ("r", "s")
 
-# RFC 1035 labels: letters, digits and inner hyphens, 1-63 characters.
+# RFC 1035 labels: letters, digits and inner hyphens, 1-63 characters. A top-level domain is
+# letters, or the ASCII (punycode) form of an internationalized one (xn--p1ai for .рф).
 _LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
-_DOMAIN_RE = re.compile(rf"^(?:{_LABEL}\.)+[a-z]{{2,63}}$")
+_DOMAIN_RE = re.compile(rf"^(?:{_LABEL}\.)+(?:[a-z]{{2,63}}|xn--[a-z0-9-]{{1,59}}(?<!-))$")
 _SUBDOMAIN_RE = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$")
+_MAX_NAME = 253  # a DNS name in text form, without the final dot
+_MAX_LABEL = 63
 _SELECTOR_RE = re.compile(r"^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$")
 _MAILTO_RE = re.compile(r"^mailto:[^@\s,;!]+@[a-z0-9.-]+\.[a-z]{2,63}(?:![0-9]+[kmgt]?)?$")
 
 
 def validate_domain_name(name: str) -> str:
-    """Return ``name`` if it is a lower-case fully qualified domain name, else raise."""
-    if len(name) > 253 or not _DOMAIN_RE.match(name):
-        raise ValueError(
-            f"{name!r} is not a valid domain name (lower-case labels of letters, digits and "
-            "inner hyphens, separated by dots, e.g. news.example.com)"
+    """Return ``name`` if it is a lower-case fully qualified domain name in ASCII, else raise
+    ``ValueError`` saying what to write instead (the punycode form of an internationalized name,
+    the lower-case form, the name without its final dot)."""
+    if len(name) <= _MAX_NAME and _DOMAIN_RE.match(name):
+        return name
+    raise ValueError(_domain_problem(name))
+
+
+def _domain_problem(name: str) -> str:  # noqa: PLR0911 - one return per kind of mistake
+    invalid = f"{name!r} is not a valid domain name"
+    if not name.isascii():
+        import idna  # IDNA 2008 with UTS #46 mapping, as registries and browsers use it
+
+        try:
+            ascii_form = idna.encode(name, uts46=True).decode("ascii")
+        except idna.IDNAError as exc:
+            return f"{invalid} ({exc}); write the ASCII (punycode) form of an internationalized name"
+        return (
+            f"{invalid} in ASCII: SES and DNS take an internationalized name in its punycode form; "
+            f'write "{ascii_form}"'
         )
-    return name
+    if name.endswith(".") and _DOMAIN_RE.match(name.rstrip(".").lower()):
+        return f'{invalid} here: it ends with a dot; write "{name.rstrip(".")}"'
+    if name != name.lower() and _DOMAIN_RE.match(name.lower()):
+        return f'{invalid} here: it has upper-case letters (DNS ignores case); write "{name.lower()}"'
+    if len(name) > _MAX_NAME:
+        return f"{invalid}: it has {len(name)} characters, DNS allows {_MAX_NAME}"
+    long_label = next((label for label in name.split(".") if len(label) > _MAX_LABEL), None)
+    if long_label is not None:
+        return f"{invalid}: a label has {len(long_label)} characters, DNS allows {_MAX_LABEL}"
+    return (
+        f"{invalid} (lower-case labels of letters, digits and inner hyphens, separated by dots, "
+        "e.g. news.example.com)"
+    )
+
+
+def check_dns_name(name: str, what: str) -> None:
+    """Raise ``ValueError`` if ``name`` (a record name this module derives) is too long for DNS."""
+    long_label = next((label for label in name.split(".") if len(label) > _MAX_LABEL), None)
+    if long_label is not None:
+        raise ValueError(
+            f"{what} {name!r} has a label of {len(long_label)} characters; DNS allows {_MAX_LABEL}"
+        )
+    if len(name) > _MAX_NAME:
+        raise ValueError(f"{what} has {len(name)} characters ({name[:40]}…); DNS allows {_MAX_NAME}")
+
+
+def mail_from_problem(subdomain: str, domain: str) -> str | None:  # noqa: PLR0911 - one per mistake
+    """What is wrong with ``subdomain`` as the MAIL FROM part in front of ``domain``, or ``None``.
+
+    The value is only the part before the domain (``bounce`` → ``bounce.news.example.at``):
+    empty, the domain itself or a full domain name would give wrong DNS records (such as
+    ``news.example.at.news.example.at``), so each gets a message saying what to write.
+    """
+    if subdomain == "":
+        return (
+            'is empty; write the part in front of the domain, e.g. "bounce" (MAIL FROM '
+            f"bounce.{domain}), or leave subdomain out for that default"
+        )
+    stripped = subdomain.rstrip(".")
+    if stripped == domain:
+        return (
+            f"is the domain itself; MAIL FROM must be a subdomain of {domain}: write only the part "
+            f'in front of it, e.g. "bounce" (MAIL FROM bounce.{domain})'
+        )
+    if stripped.endswith("." + domain):
+        part = stripped[: -len(domain) - 1]
+        return f'is a full domain name; write only the part in front of {domain}: "{part}"'
+    labels = stripped.split(".")
+    if len(labels) > 1 and labels[-1] == domain.rsplit(".", 1)[-1]:
+        return (
+            f"looks like a full domain name (it ends in .{labels[-1]}); MAIL FROM must be a subdomain "
+            f'of {domain}: write only the part in front of it, e.g. "{labels[0]}" '
+            f"(MAIL FROM {labels[0]}.{domain})"
+        )
+    if subdomain.endswith("."):
+        return f'ends with a dot; write "{stripped}"'
+    if not _SUBDOMAIN_RE.match(subdomain):
+        return (
+            "must be one or more DNS labels (lower-case letters, digits, inner hyphens) such as "
+            f"'bounce', got {subdomain!r}"
+        )
+    return None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -20,6 +20,7 @@ from constructs import Construct
 
 from modules.lambda_asset.package import REPO_ROOT, LambdaPackage, package_job
 from modules.lambda_asset.props import PythonFunctionProps
+from modules.naming import stack_region, with_region
 
 BUILD_DIR = "lambda-packages"  # under the app's output folder, which every synth replaces
 ASSUME_ROLE_POLICY = json.dumps(
@@ -84,7 +85,8 @@ class LambdaAsset(Construct):
 class PythonFunction(Construct):
     """A Lambda function running ``functions/<job>``, with its own role, log group and policies.
 
-    Creates ``aws_iam_role`` (trusting lambda.amazonaws.com only), one ``aws_iam_role_policy``
+    Creates ``aws_iam_role`` ``<name>-<region>`` (trusting lambda.amazonaws.com only; IAM names
+    are account-wide, so the role carries the stack's region), one ``aws_iam_role_policy``
     per entry of ``props.policies`` plus ``runtime`` (write its own log group, X-Ray segments,
     decrypt its environment), ``aws_cloudwatch_log_group`` ``/aws/lambda/<name>`` (KMS, retention)
     and ``aws_lambda_function`` (arm64, X-Ray active, reserved concurrency, environment encrypted
@@ -118,10 +120,11 @@ class PythonFunction(Construct):
             tags=tags,
         )
         self.log_group.override_logical_id(slug)
+        # IAM names are account-wide; the function's name is unique only in its region.
         self.role = IamRole(
             self,
             "role",
-            name=name,
+            name=props.role_name or with_region(name, stack_region(self)),
             assume_role_policy=ASSUME_ROLE_POLICY,
             description=f"Execution role of the Lambda function {name}",
             tags=tags,

@@ -23,6 +23,7 @@ RUNTIMES = ("python3.12", "python3.13")
 ARCHITECTURES = ("arm64", "x86_64")
 _FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _POLICY_NAME = re.compile(r"[\w+=,.@-]{1,128}")
+_ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,8 +31,8 @@ class PythonFunctionProps:
     """Inputs of a Lambda function running ``functions/<job>``.
 
     Attributes:
-        function_name: the Lambda function name; also its IAM role's name and its log group
-            ``/aws/lambda/<function_name>``.
+        function_name: the Lambda function name (unique per account-region); also names its log
+            group ``/aws/lambda/<function_name>``.
         job: the package under ``functions/``; the handler is
             ``functions.<job>.handler.lambda_handler``.
         kms_key_arn: customer-managed key for the environment variables and the log group.
@@ -52,6 +53,9 @@ class PythonFunctionProps:
         tags: tags on the role, log group and function, merged over the provider's default tags.
             Default - none.
         source_root: the folder holding ``functions/``. Default - this repository.
+        role_name: the execution role's name (IAM names are unique per account). Default -
+            ``<function_name>-<region>`` with the stack's provider region, within IAM's 64
+            characters (:func:`modules.naming.with_region`).
     """
 
     function_name: str
@@ -70,13 +74,10 @@ class PythonFunctionProps:
     checkov_skips: Mapping[str, str] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
     source_root: Path = REPO_ROOT
+    role_name: str | None = None
 
     def __post_init__(self) -> None:
-        if not _FUNCTION_NAME.fullmatch(self.function_name):
-            raise ValueError(
-                "function_name must be 1-64 letters, digits, hyphens or underscores, "
-                f"got {self.function_name!r}"
-            )
+        self._check_names()
         if self.runtime not in RUNTIMES:
             raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, got {self.runtime!r}")
         if self.architecture not in ARCHITECTURES:
@@ -106,6 +107,15 @@ class PythonFunctionProps:
             if not _POLICY_NAME.fullmatch(name):
                 raise ValueError(f"policy name must be 1-128 IAM name characters, got {name!r}")
             check_no_wildcard_actions(policy, name)
+
+    def _check_names(self) -> None:
+        if not _FUNCTION_NAME.fullmatch(self.function_name):
+            raise ValueError(
+                "function_name must be 1-64 letters, digits, hyphens or underscores, "
+                f"got {self.function_name!r}"
+            )
+        if self.role_name is not None and not _ROLE_NAME.fullmatch(self.role_name):
+            raise ValueError(f"role_name must be 1-64 IAM name characters, got {self.role_name!r}")
 
 
 def policy_statements(policy_json: str) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""``python -m modules.platform``: env HCL → Terraform JSON per stack, scan, plan, apply.
+"""``python -m modules.platform``: env HCL → Terraform JSON per stack, scan, tf-check, plan, apply.
 
 Exit codes: 0 done; 2 bad configuration (each problem on stderr as
 ``<file>: <key path>: <what is wrong>``, no traceback) or no terraform/tofu for plan/apply;
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from modules.config import EnvConfig
+    from modules.naming.check import StackDocument
 
 # jsii prints a banner for Node 20 on every start; the value is the major version to silence.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -42,6 +43,17 @@ def _parser() -> argparse.ArgumentParser:
     for action in ("plan", "apply"):
         run = env_command(action, f"synthesize, then terraform/tofu {action} every stack")
         run.add_argument("extra", nargs="*", help="passed to terraform, e.g. -- -auto-approve")
+    check = commands.add_parser(
+        "tf-check", help="terraform init, validate and a mocked plan + apply of every stack (no credentials)"
+    )
+    check.add_argument("--env", action="append", help="an env under envs/ (repeat; default: every env)")
+    check.add_argument("--envs-dir", default=str(REPO_ROOT / "envs"), help="where environments live")
+    check.add_argument(
+        "--work",
+        default=str(REPO_ROOT / "cdktf.out" / "tf-check"),
+        help="working folder (synth, copies, report)",
+    )
+    check.add_argument("--mirror", help="provider filesystem mirror (default: $TF_PLUGIN_MIRROR, then found)")
     scan = commands.add_parser("scan", help="checkov (built-in + our SES policies) on synthesized stacks")
     scan.add_argument("--checkov", required=True, help="checkov executable (from its own virtualenv)")
     scan.add_argument("--out", default=str(REPO_ROOT / "cdktf.out"))
@@ -51,11 +63,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command in ("tf-check", "scan"):
+        return _tools(args)
     out = Path(args.out)
-    if args.command == "scan":
-        from modules.platform.scan import run_checkov
-
-        return run_checkov(args.checkov, out, args.sarif)
 
     from modules.config import ConfigError, load_env
     from modules.platform import terraform
@@ -82,18 +92,65 @@ def main(argv: list[str] | None = None) -> int:
     return terraform.run(args.command, out, args.extra)
 
 
-def _synth(env: EnvConfig, out: Path, *, as_json: bool, quiet: bool) -> int:
+def _shared_account_repeats(env: EnvConfig, own: list[StackDocument]) -> list[str]:
+    """Names ``env``'s stacks claim that an env beside it, in one of its accounts, claims too."""
+    from modules.naming.check import find_repeats
+    from modules.platform.shared_accounts import sibling_stacks
+
+    others, notes = sibling_stacks(env, repo_root=REPO_ROOT)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    if not others:
+        return []
+    mine = env.directory_display
+    return [p for p in find_repeats(own + others) if mine in p.partition(": ")[0].split(", ")]
+
+
+def _tools(args: argparse.Namespace) -> int:
+    """The commands that run a tool on synthesized stacks: checkov, terraform."""
+    if args.command == "scan":
+        from modules.platform.scan import run_checkov
+
+        return run_checkov(args.checkov, Path(args.out), args.sarif)
+    from modules.platform.tf_check import run
+
+    envs_dir = Path(args.envs_dir)
+    envs = args.env or sorted(p.name for p in envs_dir.iterdir() if p.is_dir() and any(p.glob("*.hcl")))
+    return run(envs, envs_dir=envs_dir, work=Path(args.work), mirror=args.mirror, repo_root=REPO_ROOT)
+
+
+def synth_quietly(env: EnvConfig, out: Path, *, siblings: bool = True) -> int:
+    """Synthesize ``env`` into ``out`` with every check synth makes; 0, or 2 with the problems
+    on stderr. ``siblings=False``: no name check against envs beside it (the caller checks all)."""
+    return _synth(env, out, as_json=False, quiet=True, siblings=siblings)
+
+
+def _synth(env: EnvConfig, out: Path, *, as_json: bool, quiet: bool, siblings: bool = True) -> int:
+    from modules.naming.check import check_names, read_stacks
     from modules.platform.app import build_app
     from modules.platform.summary import render, summarize, to_json
 
     # Replace the whole output so a stack removed from the env cannot linger and be applied.
     shutil.rmtree(out, ignore_errors=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
     try:
         app, stacks = build_app(env, out, repo_root=REPO_ROOT)
     except ValueError as exc:  # a construct check the config layer did not already make
-        print(f"{env.directory}: {exc}", file=sys.stderr)
+        print(f"{env.directory_display}: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     app.synth()
+    # Names AWS keeps unique per account, account-region or globally, across every stack of the
+    # env: a repeat (or a name too long for AWS) passes plan and fails apply, so refuse it here.
+    repeats = check_names(read_stacks(out, env.directory_display))
+    if not repeats and siblings:  # and across the envs beside it that share one of its accounts
+        repeats = _shared_account_repeats(env, read_stacks(out, env.directory_display))
+    if repeats:
+        shutil.rmtree(out, ignore_errors=True)  # nothing half-valid is left to apply
+        for problem in repeats:
+            print(problem, file=sys.stderr)
+        print(f"{len(repeats)} name problem(s) in environment {env.environment!r}; nothing synthesized.",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_CONFIG
     summaries = summarize(stacks, out)
     if as_json:
         print(to_json(env.environment, summaries))

@@ -9,7 +9,6 @@ from constructs import Construct
 
 from modules.capacity_slice.construct import CapacitySlice
 from modules.capacity_slice.foundation import SendingFoundation
-from modules.capacity_slice.props import FoundationProps
 from modules.config.model import ConfigurationSet as ConfigurationSetConfig
 from modules.config.model import Slice, StackTarget
 from modules.configuration_set.construct import ConfigurationSet
@@ -64,23 +63,15 @@ def build_reputation(
     sets: dict[str, ConfigurationSet],
     slices: Sequence[CapacitySlice],
     *,
-    foundation: SendingFoundation | None,
+    foundation: SendingFoundation,
 ) -> ReputationMonitor | None:
     """Alarms, dashboard and breaker for the stack's managed sets; ``None`` without any.
 
     The breaker pauses, with a set, each slice that names it or whose from-domains default to it.
-    A stack without slices gets its own foundation here for the alarm topic and its key.
+    ``foundation`` is the stack's (its alarm topic and key; the state table when there are slices).
     """
     if not sets:
         return None
-    if foundation is None:
-        foundation = SendingFoundation(
-            scope,
-            "sending",
-            FoundationProps(
-                environment=target.environment, account_id=target.account.id, region=target.region.name
-            ),
-        )
     defaults = {d.name: d.configuration_set for d in target.domains}
 
     def sends_with(item: Slice, name: str) -> bool:

@@ -19,10 +19,11 @@ if TYPE_CHECKING:
 
 def build_bounce_report(stack: SesStack) -> BounceReport | None:
     """The env's ``bounce_report`` for this stack, where it has a status table to read."""
-    target, pipeline, foundation = stack.target, stack.event_pipeline, stack.foundation
+    target, pipeline = stack.target, stack.event_pipeline
     settings = target.bounce_report
-    if settings is None or pipeline is None or foundation is None:
+    if settings is None or pipeline is None:
         return None
+    foundation = stack.sending_foundation()
     identity_arn = None
     if settings.mail_from:
         domain = settings.mail_from.rpartition("@")[2]
@@ -84,23 +85,12 @@ def build_shadow_archive(stack: SesStack) -> ShadowArchive | None:
 
 def build_suppression_cleanup(stack: SesStack) -> SuppressionCleanup | None:
     """The env's ``suppression_cleanup`` where it applies to this stack (the list is per
-    account-region). A stack without slices or configuration sets gets the sending foundation
-    for its key and alarm topic, as one with only configuration sets does."""
+    account-region), with the stack's key and alarm topic."""
     target = stack.target
     settings = target.suppression_cleanup
     if settings is None:
         return None
-    if stack.foundation is None:
-        from modules.capacity_slice.foundation import SendingFoundation
-        from modules.capacity_slice.props import FoundationProps
-
-        stack.foundation = SendingFoundation(
-            stack,
-            "sending",
-            FoundationProps(
-                environment=target.environment, account_id=target.account.id, region=target.region.name
-            ),
-        )
+    foundation = stack.sending_foundation()
     return SuppressionCleanup(
         stack,
         "suppression_cleanup",
@@ -108,8 +98,8 @@ def build_suppression_cleanup(stack: SesStack) -> SuppressionCleanup | None:
             environment=target.environment,
             account_id=target.account.id,
             region=target.region.name,
-            key_arn=stack.foundation.key_arn,
-            alarm_topic_arn=stack.foundation.alarm_topic_arn,
+            key_arn=foundation.key_arn,
+            alarm_topic_arn=foundation.alarm_topic_arn,
             recipient_domains=settings.recipient_domains,
             reasons=settings.reasons,
             older_than_days=settings.older_than_days,

@@ -9,7 +9,6 @@ from typing import Any
 from constructs import Construct
 
 from modules.capacity_slice.foundation import SendingFoundation
-from modules.capacity_slice.props import FoundationProps
 from modules.config.model import DedicatedIpPool as PoolConfig
 from modules.config.model import Slice, StackTarget
 from modules.configuration_set.construct import ConfigurationSet
@@ -45,20 +44,17 @@ def slice_routing(target: StackTarget, item: Slice) -> dict[str, Any]:
 
 class DedicatedIpPools(Construct):
     """Every pool of the stack; one warm-up controller (if a pool has a schedule) and one
-    blocklist monitor (zones: every pool's, in declaration order) per stack. A configuration set
+    blocklist monitor (zones: every pool's, in declaration order) per stack, on the stack's
+    ``foundation`` (its key, state table and alarm topic). A configuration set
     of the stack that sends through one of these pools waits for it (SES refuses to name a pool
     that does not exist yet)."""
 
     def __init__(
-        self, scope: Construct, id_: str, target: StackTarget, *, foundation: SendingFoundation | None,
+        self, scope: Construct, id_: str, target: StackTarget, *, foundation: SendingFoundation,
         configuration_sets: Mapping[str, ConfigurationSet] | None = None,
     ) -> None:  # fmt: skip
         super().__init__(scope, id_)
         env, account_id, region = target.environment, target.account.id, target.region.name
-        if foundation is None:  # a stack with pools but no slices: the same key, table and topic
-            foundation = SendingFoundation(
-                scope, "sending", FoundationProps(environment=env, account_id=account_id, region=region)
-            )
         self.foundation = foundation
         self.pools = [
             DedicatedIpPool(

@@ -83,7 +83,7 @@ class SesStack(TerraformStack):
             for domain in target.domains
         ]
         self.configuration_sets = build_configuration_sets(self, target, self.identities)
-        self.foundation: SendingFoundation | None = None
+        self._foundation: SendingFoundation | None = None  # sending_foundation() creates it
         self.slices: list[CapacitySlice] = []
         self.heartbeat: Heartbeat | None = None
         self.event_pipeline: EventPipeline | None = None  # add_event_pipeline(topic_arns)
@@ -91,16 +91,12 @@ class SesStack(TerraformStack):
             self._slices()
             if target.region.heartbeat.enabled:
                 self._heartbeat()
-        if self.foundation is None and self.configuration_sets:  # for the alarm topic and its key
-            self.foundation = SendingFoundation(
-                self,
-                "sending",
-                FoundationProps(
-                    environment=target.environment, account_id=target.account.id, region=target.region.name
-                ),
+        self.reputation = (
+            build_reputation(
+                self, target, self.configuration_sets, self.slices, foundation=self.sending_foundation()
             )
-        self.reputation = build_reputation(
-            self, target, self.configuration_sets, self.slices, foundation=self.foundation
+            if self.configuration_sets
+            else None
         )
         # Every SES event of the stack's configuration sets with an SNS destination: logged,
         # status by message id, metrics (which the reputation alarms above read).
@@ -118,7 +114,7 @@ class SesStack(TerraformStack):
         self.dedicated_ip_pools: DedicatedIpPools | None = None
         if target.dedicated_ip_pools:
             self.dedicated_ip_pools = DedicatedIpPools(
-                self, "dedicated_ip_pools", target, foundation=self.foundation,
+                self, "dedicated_ip_pools", target, foundation=self.sending_foundation(),
                 configuration_sets=self.configuration_sets,
             )  # fmt: skip
         self._tenants_and_endpoints()
@@ -131,6 +127,29 @@ class SesStack(TerraformStack):
         self.bounce_report = build_bounce_report(self)  # weekly, where there is a status table
         self.shadow_archive = build_shadow_archive(self)  # the slices' BCC copies, received by SES
         self.suppression_cleanup = build_suppression_cleanup(self)  # the env's, on its schedule
+
+    def sending_foundation(self) -> SendingFoundation:
+        """The stack's one customer-managed key, state table and alarm topic.
+
+        The stack owns them: created here on the first request, in one place, and handed to
+        every part that asks (slices, heartbeat, reputation alarms, pools, operations). A part
+        never creates its own, so any mix of blocks in an account-region synthesizes.
+        """
+        if self._foundation is None:
+            target = self.target
+            self._foundation = SendingFoundation(
+                self,
+                "sending",
+                FoundationProps(
+                    environment=target.environment, account_id=target.account.id, region=target.region.name
+                ),
+            )
+        return self._foundation
+
+    @property
+    def foundation(self) -> SendingFoundation | None:
+        """The sending foundation if a part of the stack asked for it (else the stack has none)."""
+        return self._foundation
 
     def _tenants_and_endpoints(self) -> None:
         """Tenants of this account-region; multi-region endpoints whose primary region this is.
@@ -179,15 +198,9 @@ class SesStack(TerraformStack):
         ]
 
     def _slices(self) -> None:
-        """One key, state table and alarm topic for the stack, then a CapacitySlice per slice."""
+        """A CapacitySlice per slice, on the stack's sending foundation."""
         target = self.target
-        self.foundation = SendingFoundation(
-            self,
-            "sending",
-            FoundationProps(
-                environment=target.environment, account_id=target.account.id, region=target.region.name
-            ),
-        )
+        foundation = self.sending_foundation()
         identities = {identity.props.domain: identity for identity in self.identities}
         for item in target.slices:
             props = CapacitySliceProps(
@@ -207,13 +220,11 @@ class SesStack(TerraformStack):
             )
             props = replace(props, **slice_routing(target, item))  # a slice moving to a dedicated IP pool
             slice_id = "slice_" + item.name.replace("-", "_")
-            self.slices.append(CapacitySlice(self, slice_id, props, foundation=self.foundation))
+            self.slices.append(CapacitySlice(self, slice_id, props, foundation=foundation))
 
     def _heartbeat(self) -> None:
         """One heartbeat per stack with slices: shares the quota among them every second."""
         target = self.target
-        if self.foundation is None:  # _slices creates it first
-            raise RuntimeError("the heartbeat needs the sending foundation of the stack's slices")
         self.heartbeat = Heartbeat(
             self,
             "heartbeat",
@@ -224,15 +235,17 @@ class SesStack(TerraformStack):
                 slices=[HeartbeatSlice.of(item) for item in self.slices],
                 headroom=target.region.heartbeat.headroom,
             ),
-            foundation=self.foundation,
+            foundation=self.sending_foundation(),
         )
 
     def add_event_pipeline(self, topic_arns: Sequence[str], **options: Any) -> EventPipeline:
         """The seam for the configuration sets' event topics: the stack's event pipeline, its
         logger subscribed to ``topic_arns``. ``options`` are further ``EventPipelineProps`` fields
-        (``status_queue``, ``status_ttl_days``, …); alarms go to the sending alarm topic if any."""
+        (``status_queue``, ``status_ttl_days``, …); its alarms go to the stack's alarm topic."""
         target = self.target
-        alarm_topic = self.foundation.alarm_topic_arn if self.foundation else None
+        if self.event_pipeline is not None:
+            raise ValueError(f"{target.name}: add_event_pipeline: the stack has its event pipeline already")
+        alarm_topic = self.sending_foundation().alarm_topic_arn
         self.event_pipeline = EventPipeline(
             self,
             "events",

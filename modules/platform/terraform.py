@@ -1,7 +1,8 @@
 """``make plan`` / ``make apply``: run terraform (or tofu) in every synthesized stack folder.
 
-Terraform itself cannot run on the build machine (no provider download), so this stays a thin,
-predictable loop for users who have ``terraform`` or ``tofu`` on PATH.
+A thin, predictable loop for users who have ``terraform`` or ``tofu`` on PATH and credentials.
+Without credentials, ``make tf-check`` (:mod:`modules.platform.tf_check`) runs the same stacks
+through init, validate and a mocked plan + apply.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 # Regions where SES receives mail; the config layer checks the same list (modules/config/archive.py).
 from modules.config.archive import SES_RECEIVING_REGIONS
+from modules.naming import S3_BUCKET_LIMIT, fit
 
 _ADDRESS = re.compile(r"[^@\s]+@[a-z0-9.-]+\.[a-z]{2,}")
 
@@ -72,7 +73,8 @@ class ShadowArchiveProps:
 
     @property
     def bucket_name(self) -> str:
-        return f"{self.environment}-ses-archive-{self.account_id}-{self.region}"[:63]
+        tail = f"-{self.account_id}-{self.region}"  # kept whole when the env name is long
+        return fit(f"{self.environment}-ses-archive{tail}", S3_BUCKET_LIMIT, keep_end=len(tail))
 
     @property
     def inbound_endpoint(self) -> str:

@@ -3,6 +3,9 @@
 ``synth_seconds``: ``python -m modules.platform synth --env example`` as a whole process.
 ``bare_import_seconds``: a bare script importing the same bindings and synthesizing one empty
 stack, in the same run. ``ratio`` = synth / bare; goal ≤ 1.3. Medians of interleaved runs.
+``tf_check_seconds``: per env, ``make tf-check``'s terraform init + validate + mocked plan and
+apply of every stack (after synth; one run, provider from the local mirror), with the stack and
+resource counts and what the mirror's provider lacks (``tf_check``).
 """
 
 from __future__ import annotations
@@ -10,11 +13,14 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RESULTS = REPO_ROOT / "bench-results"
@@ -51,11 +57,43 @@ def test_synth_overhead_over_a_bare_cdktn_synth(tmp_path: Path) -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "command": "make bench",
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "synth.json").write_text(json.dumps(result, indent=2) + "\n")
+    _merge(result)
     _plot(result)
     # No timed assertion (figures are judged by people); but a synth that wrote nothing is no figure.
     assert list(tmp_path.glob("s0/stacks/*/cdk.tf.json"))
+
+
+def _merge(result: dict[str, object]) -> None:
+    """Write ``result``'s keys into synth.json, keeping the other test's keys."""
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / "synth.json"
+    current = json.loads(path.read_text()) if path.is_file() else {}
+    (RESULTS / "synth.json").write_text(json.dumps({**current, **result}, indent=2) + "\n")
+
+
+@pytest.mark.skipif(shutil.which("terraform") is None and shutil.which("tofu") is None, reason="no terraform")
+def test_tf_check_seconds_per_env(tmp_path: Path) -> None:
+    env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    command = [sys.executable, "-m", "modules.platform", "tf-check", "--work", str(tmp_path)]
+    start = time.perf_counter()
+    subprocess.run(command, cwd=REPO_ROOT, env=env, check=True, capture_output=True)
+    total = time.perf_counter() - start
+    report = json.loads((tmp_path / "report.json").read_text())
+    stacks = report["stacks"]
+    _merge(
+        {
+            "tf_check_seconds": report["tf_check_seconds"],
+            "tf_check": {
+                "total_seconds_with_synth": round(total, 2),
+                "stacks": len(stacks),
+                "resources": sum(s["resources"] for s in stacks),
+                "provider": stacks[0]["provider"],
+                "pinned": stacks[0]["pinned"],
+                "left_out": sum(len(s["left_out"]) for s in stacks),
+            },
+        }
+    )
+    assert all(s["passed"] for s in stacks)
 
 
 def _plot(result: dict[str, object]) -> None:

@@ -70,3 +70,41 @@ def test_plan_without_terraform_or_tofu_exits_2_with_one_line() -> None:
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert "neither terraform nor tofu is on PATH" in result.stderr
+
+
+def test_validation_problems_exit_2_as_file_key_path_what_without_a_traceback(tmp_path: Path) -> None:
+    env = tmp_path / "envs" / "bad"
+    env.mkdir(parents=True)
+    (env / "ses.hcl").write_text(
+        'environment = "bad"\n'
+        'account "media" {\n  id = "111111111111"\n  region "eu-central-1"\n  {\n'
+        "    max_send_rate = 1\n    max_24_hour_send = 10\n  }\n}\n"
+    )
+    (env / "domains.hcl").write_text(
+        'domain "news.example.at" {\n  account = "media"\n  dns = "external"\n'
+        '  mail_from {\n    subdomain = "news.example.at"\n  }\n}\n'
+        'domain "bücher.example.at" {\n  account = "media"\n  dns = "external"\n}\n'
+    )
+    result = cli("validate", "--env", "bad", "--envs-dir", str(tmp_path / "envs"))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert (
+        lines[-1] == "1 problem(s) in environment 'bad'; nothing synthesized."
+    )  # a syntax error stops there
+    assert lines[0].endswith(
+        'ses.hcl:4: account "media".region "eu-central-1": the "{" that opens the block must be on the '
+        'same line as its header, as HCL requires: write region "eu-central-1" {'
+    )
+    (env / "ses.hcl").write_text(
+        'environment = "bad"\naccount "media" {\n  id = "111111111111"\n  region "eu-central-1" {\n'
+        "    max_send_rate = 1\n    max_24_hour_send = 10\n  }\n}\n"
+    )
+    result = cli("validate", "--env", "bad", "--envs-dir", str(tmp_path / "envs"))
+    assert result.returncode == 2
+    problems = result.stderr.strip().splitlines()[:-1]
+    assert [p.split(": ")[1] for p in problems] == [
+        'domain "news.example.at".mail_from.subdomain',
+        'domain "bücher.example.at"',
+    ]
+    assert 'write "xn--bcher-kva.example.at"' in problems[1]

@@ -52,6 +52,12 @@ def domain(
     return f'domain "{name}" {{\n  {owner}\n  {dns}\n{body}\n}}\n'
 
 
+SLICE = (
+    'slice "{name}" {{\n  account = "media"\n  region = "eu-central-1"\n  rate_per_second = 10\n'
+    "  from_domains = {domains}\n}}\n"
+)
+
+
 def ses(*parts: str) -> dict[str, str | bytes]:
     """One file, ``ses.hcl``, holding the environment line and the given blocks."""
     return {"ses.hcl": ENV_LINE + "\n".join(parts)}
@@ -182,7 +188,7 @@ def test_multi_region_reads_accounts_from_one_file_and_domains_from_another(mult
 
 def test_multi_region_accounts_keep_ids_roles_and_external_id(multi: EnvConfig) -> None:
     assert [(a.alias, a.id, a.role_arn, a.external_id) for a in multi.accounts] == [
-        ("media", "111111111111", "arn:aws:iam::111111111111:role/ses-platform-terraform", None),
+        ("media", "333333333333", "arn:aws:iam::333333333333:role/ses-platform-terraform", None),
         ("shop", "222222222222", "arn:aws:iam::222222222222:role/ses-platform-terraform", "ses-platform"),
     ]
 
@@ -381,6 +387,26 @@ BAD_CASES = [
         ("unexpected '= 100'",),
     ),
     Bad(
+        # python-hcl2 parses it, HCL does not; the old message said "takes one label, got more".
+        "brace_on_the_line_after_a_block_header_says_what_hcl_requires",
+        {"ses.hcl": ENV_LINE + 'account "media"\n{\n  id = "111111111111"\n' + REGION + "}\n"},
+        "ses.hcl",
+        ':2: account "media": ',
+        ('the "{" that opens the block must be on the same line as its header', 'write account "media" {'),
+    ),
+    Bad(
+        "brace_on_the_line_after_a_nested_block_header_names_its_key_path",
+        ses(
+            account(
+                region='  region "eu-central-1" # quota\n  {\n    max_send_rate = 100\n'
+                "    max_24_hour_send = 500000\n  }\n"
+            )
+        ),
+        "ses.hcl",
+        ':5: account "media".region "eu-central-1": ',
+        ("must be on the same line as its header", 'write region "eu-central-1" {'),
+    ),
+    Bad(
         "unclosed_block_is_a_syntax_error",
         ses(account(), 'domain "news.example.at" {\n  account = "media"\n'),
         "ses.hcl",
@@ -464,7 +490,83 @@ BAD_CASES = [
         ses(account(), domain(name="News.Example.at")),
         "ses.hcl",
         ': domain "News.Example.at": ',
-        ("is not a valid domain name", "lower-case"),
+        ("is not a valid domain name", "upper-case letters", 'write "news.example.at"'),
+    ),
+    Bad(
+        "non_ascii_domain_name_says_to_write_its_punycode_form",
+        ses(account(), domain(name="bücher.example.at")),
+        "ses.hcl",
+        ': domain "bücher.example.at": ',
+        ("punycode form", 'write "xn--bcher-kva.example.at"'),
+    ),
+    Bad(
+        "non_ascii_from_domain_of_a_slice_says_punycode_too",
+        ses(account(), domain(), SLICE.format(name="at-de", domains='["straße.example.de"]')),
+        "ses.hcl",
+        ': slice "at-de".from_domains[0]: ',
+        ('write "xn--strae-oqa.example.de"',),
+    ),
+    Bad(
+        "empty_mail_from_subdomain_is_an_error_not_bounce",
+        ses(account(), domain('  mail_from {\n    subdomain = ""\n  }')),
+        "ses.hcl",
+        ': domain "news.example.at".mail_from.subdomain: ',
+        ("is empty", '"bounce"', "leave subdomain out"),
+    ),
+    Bad(
+        "mail_from_subdomain_equal_to_the_domain",
+        ses(account(), domain('  mail_from {\n    subdomain = "news.example.at"\n  }')),
+        "ses.hcl",
+        ': domain "news.example.at".mail_from.subdomain: ',
+        ("is the domain itself", "must be a subdomain of news.example.at", '"bounce"'),
+    ),
+    Bad(
+        "mail_from_subdomain_written_as_the_full_mail_from_domain",
+        ses(account(), domain('  mail_from {\n    subdomain = "bounce.news.example.at"\n  }')),
+        "ses.hcl",
+        ': domain "news.example.at".mail_from.subdomain: ',
+        ("is a full domain name", 'in front of news.example.at: "bounce"'),
+    ),
+    Bad(
+        "mail_from_subdomain_written_as_another_domain_name",
+        ses(account(), domain('  mail_from {\n    subdomain = "mail.example.at"\n  }')),
+        "ses.hcl",
+        ': domain "news.example.at".mail_from.subdomain: ',
+        ("looks like a full domain name", 'e.g. "mail" (MAIL FROM mail.news.example.at)'),
+    ),
+    Bad(
+        "mail_from_label_too_long_once_a_region_is_added",
+        ses(
+            account(region=region() + region("eu-west-1")),
+            domain('  mail_from {\n    subdomain = "' + "b" * 60 + '"\n  }'),
+        ),
+        "ses.hcl",
+        ': domain "news.example.at".mail_from.subdomain: ',
+        ("MAIL FROM domain in eu-west-1", "a label of 70 characters; DNS allows 63"),
+    ),
+    Bad(
+        "domain_too_long_for_its_dkim_records",
+        ses(account(), domain(name=".".join(["a" * 50] * 4) + ".example.at")),  # 214 characters
+        "ses.hcl",
+        ': domain "' + ".".join(["a" * 50] * 4) + '.example.at": ',
+        ("DKIM record has", "DNS allows 253"),
+    ),
+    Bad(
+        "two_account_blocks_may_not_share_a_region_of_one_aws_account",
+        ses(account(), account(alias="media-two")),
+        "ses.hcl",
+        ': account "media-two".region "eu-central-1": ',
+        (
+            'account "media" (bad/ses.hcl) is the same AWS account 111111111111',
+            "one stack per account-region",
+        ),
+    ),
+    Bad(
+        "slice_names_starting_with_ses_are_the_platforms_own",
+        ses(account(), domain(), SLICE.format(name="ses-event-logger", domains='["news.example.at"]')),
+        "ses.hcl",
+        ': slice "ses-event-logger": ',
+        ('may not start with "ses-"', "<env>-ses-event-logger-dlq"),
     ),
     Bad(
         "domain_name_with_underscore",
@@ -485,7 +587,7 @@ BAD_CASES = [
         ses(account(), domain(name="news.example.at.")),
         "ses.hcl",
         ': domain "news.example.at.": ',
-        ("is not a valid domain name",),
+        ("is not a valid domain name", "ends with a dot", 'write "news.example.at"'),
     ),
     Bad(
         "dmarc_pct_negative",
@@ -758,7 +860,7 @@ BAD_CASES = [
         ses(account(), domain('mail_from {\n  subdomain = "_bounce"\n}')),
         "ses.hcl",
         f": {DOM}.mail_from.subdomain: ",
-        ("must be a DNS label", "_bounce"),
+        ("must be one or more DNS labels", "_bounce"),
     ),
     Bad(
         "two_backend_blocks",
@@ -1290,8 +1392,8 @@ def heartbeat_region(body: str) -> str:
 def test_the_heartbeat_block_opts_a_region_in_with_its_headroom(multi: EnvConfig) -> None:
     settings = {s.name: (s.region.heartbeat.enabled, s.region.heartbeat.headroom) for s in multi.stacks()}
     assert settings == {
-        "multi-region-media-eu-central-1": (False, 1.0),
-        "multi-region-media-eu-west-1": (False, 1.0),
+        "multi-region-media-eu-central-1": (True, 0.95),
+        "multi-region-media-eu-west-1": (True, 1.0),  # heartbeat {}: on, the whole quota
         "multi-region-shop-us-east-1": (True, 0.95),
     }
 

@@ -171,12 +171,13 @@ def test_two_suppression_cleanup_blocks_are_refused(tmp_path: Path) -> None:
     ]
 
 
-def test_multi_region_reports_apple_relay_bounces_in_the_shop_us_stack_only() -> None:
+def test_multi_region_reports_apple_relay_bounces_in_every_stack() -> None:
     repo = Path(__file__).resolve().parents[2]
     env = load_env(repo / "envs" / "multi-region", display_root=repo)
     chosen = {s.name: s.suppression_cleanup for s in env.stacks() if s.suppression_cleanup is not None}
-    (cleanup,) = chosen.values()
-    assert list(chosen) == ["multi-region-shop-us-east-1"]
+    assert list(chosen) == [s.name for s in env.stacks()]
+    cleanup = chosen["multi-region-shop-us-east-1"]
+    assert (cleanup.accounts, cleanup.regions) == (None, None)  # no filter: every account-region
     assert (cleanup.recipient_domains, cleanup.reasons, cleanup.delete) == (
         ("privaterelay.appleid.com",),
         ("BOUNCE",),

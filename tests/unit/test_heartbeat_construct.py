@@ -356,10 +356,14 @@ def test_a_stack_whose_region_opts_in_gets_one_heartbeat_for_all_its_slices(
     slices = json.loads(fn["environment"]["variables"]["SLICES"])
     assert [s["name"] for s in slices] == ["shop-orders", "shop-partner"]
     assert fn["environment"]["variables"]["HEADROOM"] == "0.95"
-    # Regions without a heartbeat block have none (it is opt-in while issue 4 is open).
-    for name in ("multi-region-media-eu-central-1", "multi-region-media-eu-west-1"):
-        assert "aws_sfn_state_machine" not in multi_region[name]["resource"]
-        assert "heartbeat" not in multi_region[name]["resource"]["aws_lambda_function"]
+    # Both media regions opted in too: one heartbeat each, for that region's slice only.
+    for name, slice_name, headroom in (
+        ("multi-region-media-eu-central-1", "at-news", "0.95"),
+        ("multi-region-media-eu-west-1", "at-news-west", "1.0"),
+    ):
+        variables = multi_region[name]["resource"]["aws_lambda_function"]["heartbeat"]["environment"]
+        assert [s["name"] for s in json.loads(variables["variables"]["SLICES"])] == [slice_name]
+        assert variables["variables"]["HEADROOM"] == headroom
 
 
 def test_heartbeat_lambda_carries_its_three_checkov_skips_with_reasons(

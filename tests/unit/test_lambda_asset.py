@@ -208,7 +208,33 @@ def test_role_trusts_only_the_lambda_service(function_doc: dict[str, Any]) -> No
     (statement,) = json.loads(role["assume_role_policy"])["Statement"]
     assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}
     assert (statement["Effect"], statement["Action"]) == ("Allow", "sts:AssumeRole")
-    assert role["name"] == "prod-at-de-sender"
+    # IAM names are account-wide: the role carries the stack's region (the function's is regional).
+    assert role["name"] == "prod-at-de-sender-eu-central-1"
+
+
+def test_an_explicit_role_name_wins_and_a_stack_without_a_provider_region_is_told_so(synth: Synth) -> None:
+    from cdktn import TerraformStack, Testing
+
+    from modules.lambda_asset.construct import PythonFunction
+
+    document = synth(lambda stack: PythonFunction(stack, "f", props(role_name="orders-sender")))
+    (role,) = document["resource"]["aws_iam_role"].values()
+    assert role["name"] == "orders-sender"
+    bare = TerraformStack(Testing.app(), "bare")
+    with pytest.raises(ValueError, match="no AWS provider with a literal region"):
+        PythonFunction(bare, "f", props())
+
+
+def test_a_role_name_past_64_characters_keeps_its_start_and_region_with_a_stable_hash(synth: Synth) -> None:
+    from modules.lambda_asset.construct import PythonFunction
+
+    long_name = "a-very-long-environment-name-x-and-a-long-slice-name-sender"  # 58, + region > 64
+    document = synth(lambda stack: PythonFunction(stack, "f", props(function_name=long_name)))
+    (role,) = document["resource"]["aws_iam_role"].values()
+    assert len(role["name"]) <= 64
+    assert role["name"].startswith("a-very-long-environment-name-x-and-a")
+    assert role["name"].endswith("-eu-central-1")
+    assert document == synth(lambda stack: PythonFunction(stack, "f", props(function_name=long_name)))
 
 
 def test_role_gets_the_given_policies_plus_logs_xray_and_key(function_doc: dict[str, Any]) -> None:

@@ -32,8 +32,9 @@ def test_each_stack_gets_the_sets_declared_for_its_account_region(multi_region: 
         for stack, doc in multi_region.items()
     }
     assert names == {
-        "multi-region-media-eu-central-1": ["newsletter"],
-        "multi-region-media-eu-west-1": ["newsletter"],
+        # newsletter-dedicated sends through the region's dedicated IP pool (pools.hcl)
+        "multi-region-media-eu-central-1": ["newsletter", "newsletter-dedicated"],
+        "multi-region-media-eu-west-1": ["newsletter", "newsletter-dedicated"],
         # legacy-crm is external = true: declared for validation, never created.
         "multi-region-shop-us-east-1": ["transactional"],
     }

@@ -102,10 +102,17 @@ def test_pull_requests_lint_test_scan_with_sarif_and_plan_with_oidc(workflow: di
     assert "terraform plan" in jobs["plan"]["steps"][-1]["run"]
 
 
+def test_every_stack_goes_through_terraform_before_any_plan_or_apply(workflow: dict[str, Any]) -> None:
+    jobs = workflow["jobs"]
+    assert "make tf-check" in jobs["tf-check"]["steps"][-1]["run"]
+    assert any(s.get("uses", "").startswith("hashicorp/setup-terraform@") for s in jobs["tf-check"]["steps"])
+    assert "tf-check" in jobs["plan"]["needs"]
+
+
 def test_merges_to_main_apply_only_behind_an_environment_approval(workflow: dict[str, Any]) -> None:
     apply = workflow["jobs"]["apply"]
     assert "refs/heads/main" in apply["if"]
     assert apply["environment"].startswith("ses-${{ matrix.stack.name }}")
     assert apply["permissions"]["id-token"] == "write"
-    assert set(apply["needs"]) == {"checks", "scan", "stacks"}
+    assert set(apply["needs"]) == {"checks", "tf-check", "scan", "stacks"}
     assert not any("aws-access-key-id" in s.get("with", {}) for s in apply["steps"])  # OIDC only
