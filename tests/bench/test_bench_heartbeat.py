@@ -45,25 +45,27 @@ def cost_model(slices: int = 3) -> dict[str, Any]:
     scheduler = executions * p["eventbridge_scheduler_per_million_invocations"] / 1e6
     logs = ticks * 400 / 1e9 * p["cloudwatch_logs_ingestion_per_gb"]
     alarms = HEARTBEAT_ALARMS * p["cloudwatch_alarm_per_month"]
-    machinery = sfn_requests + sfn_duration + lam + scheduler + logs + alarms
-    # per slice per tick: one consistent GetItem (limiter item <= 4 KB: 1 RRU), one UpdateItem
-    # (billed on the larger of old/new item: the log keeps ~2 s of grants, ~1-2 KB: 2 WRU), two
-    # GetQueueAttributes
-    per_slice = ticks * (
+    # per tick, for the whole account-region: one consistent GetItem of the send ledger (<= 4 KB:
+    # 1 RRU) and one UpdateItem of its caps (billed on the larger image: the log keeps ~3 s of
+    # bookings, ~1-2 KB: 2 WRU)
+    ledger = ticks * (
         1 * p["dynamodb_on_demand_per_million_read_request_units"] / 1e6
         + 2 * p["dynamodb_on_demand_per_million_write_request_units"] / 1e6
-        + 2 * p["sqs_standard_per_million_requests"] / 1e6
     )
+    machinery = sfn_requests + sfn_duration + lam + scheduler + logs + alarms + ledger
+    # per slice per tick: two GetQueueAttributes (its lanes' depth)
+    per_slice = ticks * 2 * p["sqs_standard_per_million_requests"] / 1e6
     # per mail: SQS send + receive + delete (3 requests, batch of 10 shares receive/delete ->
     # ~1.2); sender Lambda ~150 ms of 128 MB per batch of 10 (SES call ~85 ms each, so ~1 s per
-    # batch -> 100 ms per mail); DynamoDB per mail: limiter GetItem (1 RRU) + UpdateItem (2 WRU),
-    # idempotency claim (1 WRU) + complete (1 WRU)
+    # batch -> 100 ms per mail); DynamoDB per mail: the batch's one ledger write (2 WRU for up to
+    # 10 mails, plus reads when a sender's copy is older than 0.1 s: ~0.3 RRU), idempotency claim
+    # (1 WRU) + complete (1 WRU)
     per_mail = {
         "sqs": 1.2 * p["sqs_standard_per_million_requests"],
         "sender_lambda": 1e6 * (0.1 * (128 / 1024) * p["lambda_arm64_per_gb_second"])
         + 0.1 * p["lambda_per_million_requests"],
-        "dynamodb": 1 * p["dynamodb_on_demand_per_million_read_request_units"]
-        + 4 * p["dynamodb_on_demand_per_million_write_request_units"],
+        "dynamodb": 0.3 * p["dynamodb_on_demand_per_million_read_request_units"]
+        + 2.2 * p["dynamodb_on_demand_per_million_write_request_units"],
     }
     # the same loop as a Standard workflow: Task + Choice + Wait per tick
     standard = 3 * ticks * p["step_functions_standard_per_million_transitions"] / 1e6
@@ -75,7 +77,7 @@ def cost_model(slices: int = 3) -> dict[str, Any]:
             "express_execution": "60 s, 64 MB billed, ~60 Task + 60 Wait transitions (no transition charge)",
             "lambda_tick": f"{lambda_ms} ms billed at 128 MB arm64, one per second",
             "log_line_bytes": 400,
-            "dynamodb_limiter_item": "<= 4 KB read (1 RRU), 1-2 KB written (2 WRU: the larger image)",
+            "dynamodb_ledger_item": "one per account-region: <= 4 KB read (1 RRU), 1-2 KB written (2 WRU)",
             "free_tiers": "ignored (all figures are list prices)",
             "standard_workflow": "Task + Choice + Wait per second = 3 transitions/s = 7.78 M/month",
         },
@@ -86,8 +88,9 @@ def cost_model(slices: int = 3) -> dict[str, Any]:
             "eventbridge_scheduler": round(scheduler, 3),
             "cloudwatch_logs": round(logs, 3),
             "cloudwatch_alarms": round(alarms, 3),
+            "send_ledger_reads_writes": round(ledger, 3),
             "heartbeat_machinery_total": round(machinery, 2),
-            "per_slice_state_reads_writes": round(per_slice, 2),
+            "per_slice_queue_depth_reads": round(per_slice, 2),
             f"total_with_{slices}_slices": round(machinery + slices * per_slice, 2),
         },
         "goal_fixed_monthly_usd": "<= 5 (met by the machinery; each slice adds its own reads and writes)",
@@ -149,9 +152,9 @@ def figures(r: SimResult) -> dict[str, Any]:
                 for k, g in GUARANTEED.items()
                 if min(r.backlog[k][out_lo:out_hi]) >= 5 * g
             },
-            "behaviour": "each slice: min(budget, guaranteed) for 1 s (no booking ahead), then its "
-            "guaranteed rate (booking ahead); once back, the heartbeat counts those bookings as in "
-            "force until they have passed",
+            "behaviour": "the caps in force stay so for 5 s past caps_until, then each slice books at "
+            "its guaranteed rate and borrows idle room; the send ledger keeps every second within "
+            "the quota throughout (safety never depends on the heartbeat)",
         },
         "handed_back_to_queue": {k: v for k, v in sorted(r.log.events.items()) if k in {"retry", "held"}}
         if r.log

@@ -8,8 +8,8 @@ the middle. Everything is real code in real time: the handlers run unchanged in 
 processes with their own boto3 clients, against a strict SES stand-in over HTTP and moto on
 127.0.0.1 (tests/support/wire). Figures come from the SES stand-in's record of arrivals.
 
-Nothing is asserted about the figures (people judge them; today's limiter is known to stall on
-large messages): the benchmark only has to finish within its bound and leave nothing running.
+Nothing is asserted about the figures (people judge them, against the goals in the JSON): the
+benchmark only has to finish within its bound and leave nothing running.
 """
 
 from __future__ import annotations
@@ -112,6 +112,12 @@ def test_bench_heartbeat_wire(tmp_path: Path) -> None:
     data: dict[str, Any] = headline(steady) | {
         "outage": headline(outage) | {"window_seconds": list(OUTAGE)},
         "model": MODEL,
+        "goals": {  # issue 19; figures are compared by people, never asserted here
+            "over_quota_seconds": 0,
+            "throttled_fraction": "<= 0.01",
+            "utilization_when_backlogged": ">= 0.9",
+            "lowest_5s_rate": ">= 0.95 x guaranteed, per slice",
+        },
         "stand_in_ceiling": stand_in_ceiling(tmp_path / "ceiling"),
         "scenario": {
             "quota": QUOTA,

@@ -130,7 +130,9 @@ def test_room_nobody_booked_is_borrowed_now_without_moving_the_pace() -> None:
 
 def test_a_pace_still_owed_is_rescaled_when_the_heartbeat_changes_the_cap() -> None:
     # 50 recipients at 5/s were charged (10 s); the next tick raises the cap to 50/s: 1 s is owed
-    owed = ledger_of([(T0_MS - 5000, 50)], tat__a=T0_MS + 10_000, pace_cap__a=5.0, caps_until=T0 + 1, cap__a=50.0)
+    owed = ledger_of(
+        [(T0_MS - 5000, 50)], tat__a=T0_MS + 10_000, pace_cap__a=5.0, caps_until=T0 + 1, cap__a=50.0
+    )
     nxt = booking(owed, 1, rate=5, capacity=1, max_wait_ms=60_000)  # capacity 1: nothing to borrow
     assert nxt.at_ms == T0_MS  # within the one second of burst tolerance: 10 s became 1 s
 
