@@ -134,7 +134,8 @@ def test_sending_benchmark() -> None:
                 f"recipients per second (fluid) until t = {SECONDS:g} s"
             ),
             "ses_model": "sliding 1-s recipient window, burst 0, lognormal latency median 85 ms (30-600 ms)",
-            "ours": f"real handler, DynamoDbLimiter on an in-memory ledger table, SQS model, {OURS_SENDERS} senders, batch 10",
+            "ours": f"real handler, DynamoDbLimiter on an in-memory ledger table, SQS model, "
+            f"{OURS_SENDERS} senders, batch 10",
             "tick_messages": "every whole second, rate workers each send one message (all recipients)",
             "one_recipient_concurrency": "rate workers, one recipient per send, retried at once on throttle",
         },
