@@ -15,8 +15,8 @@ Target (what the slices should get, ``C = quota x headroom``):
 
 Only fairness is decided here. Safety does not depend on these caps: every send of the account
 is booked in the account's ledger (``functions.common.ledger``), which keeps every second within
-the quota whatever the caps say, and a slice's oversize message is scheduled there, paid for
-against the account. So the caps may move freely from one tick to the next, and no cap is ever
+the quota whatever the caps say, and a slice's oversize message is scheduled there at its
+slice's pace. So the caps may move freely from one tick to the next, and no cap is ever
 rounded to 0 because a message is larger than it (the cause of a deadlock with 1-50-recipient
 mail: a cap of 0 let the slice book nothing, so nothing changed for the next tick either).
 """

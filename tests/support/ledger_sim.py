@@ -3,7 +3,7 @@
 to their slot and send, and SES counting recipients by the time each send lands.
 
 Fast enough for property-based tests (hypothesis draws hundreds of worlds): no threads, no SQS
-model, no handler; the sender loop here is the handler's ``wait_for_budget`` reduced to its
+model, no handler; the sender loop here is the handler's ``_send_claimed`` reduced to its
 timing (book within ``max_wait``, else wait as told and ask again, keeping the message).
 ``tests/integration/test_heartbeat_sim.py`` runs the real handlers in virtual time, and
 ``tests/bench/test_bench_heartbeat_wire.py`` runs them on the wire.

@@ -260,7 +260,7 @@ def test_heartbeat_environment_lists_each_slice_with_rate_and_lane_urls(doc: dic
     ]
 
 
-def test_heartbeat_policy_reads_quota_and_lanes_and_writes_only_limiter_items(doc: dict[str, Any]) -> None:
+def test_heartbeat_policy_reads_quota_and_lanes_and_writes_only_the_ledger(doc: dict[str, Any]) -> None:
     statements = policy(doc, "heartbeat_heartbeat")
     ses = by_sid(statements, "ReadSesQuota")
     assert (ses["Action"], ses["Resource"]) == (["ses:GetAccount"], "*")

@@ -157,7 +157,7 @@ def test_only_eventbridge_rule_may_invoke_the_breaker(doc: dict[str, Any]) -> No
     assert permission["source_arn"] == "${aws_cloudwatch_event_rule.reputation_breaker.arn}"
 
 
-def test_breaker_may_pause_only_its_sets_and_its_slices_limiter_items(doc: dict[str, Any]) -> None:
+def test_breaker_may_pause_only_its_sets_and_its_slices_in_the_ledger(doc: dict[str, Any]) -> None:
     policy = json.loads(doc["resource"]["aws_iam_role_policy"]["reputation_breaker_breaker"]["policy"])
     statements = {s["Sid"]: s for s in policy["Statement"]}
     assert statements["PauseOwnConfigurationSets"]["Resource"] == [

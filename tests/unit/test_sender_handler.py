@@ -287,7 +287,7 @@ def test_a_connect_timeout_is_retried_since_nothing_left_the_sender() -> None:
     assert h.store.claim("order-1", h.clock.now(), 60).status is ClaimStatus.NEW
 
 
-def test_a_short_wait_for_budget_sleeps_then_sends() -> None:
+def test_a_short_wait_for_room_sleeps_then_sends() -> None:
     h = Harness(rate=10)
     assert h.run(message("a", recipients=10), message("b", recipients=5)) == []
     first, second = h.ses.sent_at
