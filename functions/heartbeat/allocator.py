@@ -51,7 +51,7 @@ def _floor(value: float) -> float:
 
 
 def target(slices: Sequence[SliceState], capacity: float) -> dict[str, float]:
-    """Where the budgets should go (steps 1-3), ignoring the current budgets; sum <= capacity."""
+    """Where the caps should go (steps 1-3); sum <= capacity."""
     capacity = max(capacity, 0.0)
     base = {s.name: min(max(s.guaranteed, 0.0), max(s.backlog, 0.0)) for s in slices}
     total_base = sum(base.values())

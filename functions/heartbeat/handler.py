@@ -71,7 +71,7 @@ class HeartbeatConfig:
     Attributes:
         state_table: the account-region's state table (the send ledger).
         slices: the slices sharing the account-region's quota.
-        headroom: the share of the quota the budgets may sum to. Default 1.0.
+        headroom: the share of the quota the caps may sum to. Default 1.0.
         tick_seconds: the time between ticks; caps are written for this long. Default 1.
         quota_cache_seconds: how long a GetAccount answer is reused. Default 60.
     """

@@ -1,4 +1,4 @@
-"""The sender: SQS batch → SES ``SendEmail``, within the slice's recipient budget, exactly once.
+"""The sender: SQS batch → SES ``SendEmail``, within the slice's share of the account's rate, exactly once.
 
 Each record ends in exactly one of these outcomes (and one log line saying which):
 
@@ -8,7 +8,7 @@ Each record ends in exactly one of these outcomes (and one log line saying which
 - ``ambiguous``: the request may have reached SES (read timeout); flagged in the idempotency
   record and copied to the DLQ as ``AMBIGUOUS_OUTCOME``; SES has no idempotency token, so it is
   never resent blind.
-- ``retry``: nothing was sent (throttled, no budget yet, 5xx): handed back as a batch item failure
+- ``retry``: nothing was sent (throttled, no room yet, 5xx): handed back as a batch item failure
   with a backoff visibility timeout.
 - ``held``: nothing was sent and nothing will be for minutes (daily quota, SendingPaused):
   re-enqueued with a delay and acknowledged, so waiting never burns the DLQ's receive count.
@@ -106,14 +106,14 @@ class SenderConfig:
         allowed_from_domains: domains this slice may send from. Default - any the role allows.
         max_receive_count: the queues' redrive limit; a retry never uses the last receive.
         lease_seconds: how long a claimed key stays ours while sending. Default 120.
-        max_wait_seconds: longest in-invocation wait for budget before handing back. Default 5.
+        max_wait_seconds: longest in-invocation wait for a slot before handing back. Default 5.
         backoff_base_seconds / backoff_max_seconds: retry delay, doubling per receive.
         hold_seconds: delay of a held message (daily quota). Default 900 (SQS's maximum).
         pause_seconds: how long SendingPaused / AccountSuspended stops the slice. Default 900.
         safety_margin_seconds: no new send starts with less Lambda time than this. Default 5.
         max_fault_requeues: rounds of ``max_receive_count`` receives a message may spend on
             recurring faults (5xx, unreachable) before it is dead-lettered with that reason.
-            Default 3. Capacity waits (throttling, budget, pauses) have no such limit.
+            Default 3. Capacity waits (throttling, no room, pauses) have no such limit.
         archive_address: the slice's shadow-copy archive: added as a BCC to every mail and
             counted as a recipient (rate, 50-recipient limit). Default - none.
     """
