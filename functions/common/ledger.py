@@ -61,12 +61,13 @@ class LedgerClient(Protocol):
 
 WINDOW_MS = 1000
 """SES's rate window: recipients per second."""
-GUARD_MS = 25
+GUARD_MS = 40
 """Margin for arrival jitter: bookings are judged over windows this much longer than a second."""
 TAU_MS = 1000
 """A slice's burst tolerance: it may book this far ahead of its own average pace, and a pace
 held back by a full account keeps this much credit."""
 SKEW_MS = 1000
+BORROW_HORIZON_S = 1.0
 """How far behind the newest booking the log keeps entries (clocks of senders are not in step)."""
 CAPS_GRACE_SECONDS = 5.0
 """The heartbeat's caps stay in force this long after ``caps_until``: a late tick never drops a
@@ -241,7 +242,10 @@ def book(
     # (its clock lags the others') waits rather than being judged on an incomplete log.
     if horizon is not None and earliest_ms - window < horizon:
         return Booking(False, wait_ms=horizon + window - earliest_ms)
-    cap = ledger.cap(slice_name, rate_per_second, now)
+    # The calendar carries `capacity` per window plus guard, so caps that sum to the capacity
+    # would overbook it by GUARD_MS/WINDOW_MS: every slice's pace is scaled to what it carries
+    # (else bookings drift later and later, and the slices that book furthest ahead win).
+    cap = ledger.cap(slice_name, rate_per_second, now) * WINDOW_MS / window
     tat = ledger.number("tat", slice_name)
     charged_at = ledger.number("pace_cap", slice_name)
     if tat is not None and charged_at and cap > 0 and tat > now_ms and charged_at != cap:
@@ -257,7 +261,8 @@ def book(
         own_start = max(earliest_ms, int(tat) - TAU_MS if tat is not None else earliest_ms)
         at = earliest_fit(entries, own_start, recipients, capacity, window)
     borrowed = False
-    if (at is None or at > earliest_ms) and earliest_fit(
+    committed = sum(n for t, n in entries if t > now_ms)  # recipients booked ahead of now
+    if (at is None or at > earliest_ms) and committed + recipients <= capacity * BORROW_HORIZON_S and earliest_fit(
         entries, earliest_ms, recipients, capacity, window
     ) == earliest_ms:
         # Room nobody booked, at the moment the send would leave: taken beyond the slice's pace
@@ -346,6 +351,29 @@ def give_back(
         updates[name] = number_value(max((before if before is not None else now_ms) - charge, now_ms))
     if backoff_ms > 0:
         updates[attr("held_until", slice_name)] = number_value(now_ms + backoff_ms)
+    return updates
+
+
+def unbook(ledger: Ledger, returned: Sequence[tuple[Entry, Mapping[str, int]]], *, now_ms: int) -> dict[str, Any]:
+    """The attributes to SET to take back bookings whose sends never left (the slot passed before
+    the sender could send: nothing reached SES): each ``((at_ms, recipients), charges)`` leaves
+    the log, and the paces it moved give their time back. Unlike :func:`give_back` (SES may have
+    seen that attempt) the room is freed too: a late slot must not cost its window's capacity."""
+    if not returned:
+        return {}
+    entries = sorted(ledger.log)
+    horizon = entries[0][0] if entries and entries[0][1] == 0 else 0
+    merged = dict(entries)
+    refunds: dict[str, int] = {}
+    for (at, recipients), charges in returned:
+        if at in merged and at > horizon:
+            merged[at] = merged[at] - recipients
+        for name, charge in charges.items():
+            refunds[name] = refunds.get(name, 0) + charge
+    updates: dict[str, Any] = {"log": {"S": encode_log(_merge(list(merged.items()), [], horizon))}}
+    for name, charge in refunds.items():
+        before = ledger.number(name)
+        updates[name] = number_value(max((before if before is not None else now_ms) - charge, now_ms))
     return updates
 
 

@@ -10,4 +10,6 @@ from typing import Any, TextIO
 def log(event: str, *, level: str = "INFO", stream: TextIO | None = None, **fields: Any) -> None:
     """Write ``{"level", "event", **fields}``; values that JSON cannot hold become strings."""
     record = {"level": level, "event": event, **fields}
-    print(json.dumps(record, default=str, separators=(",", ":")), file=stream or sys.stdout)
+    # one write per line: print() writes the text and the newline separately, and lines of a
+    # sender's concurrent sends would interleave
+    (stream or sys.stdout).write(json.dumps(record, default=str, separators=(",", ":")) + "\n")

@@ -33,4 +33,4 @@ def emit(
         **dimensions,
         **metrics,
     }
-    print(json.dumps(document, separators=(",", ":")), file=stream or sys.stdout)
+    (stream or sys.stdout).write(json.dumps(document, separators=(",", ":")) + "\n")  # one write a line

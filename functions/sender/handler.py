@@ -23,13 +23,16 @@ import enum
 import json
 import math
 import os
+import threading
 import zlib
-from collections import Counter
-from collections.abc import Callable, Mapping
+from collections import Counter, deque
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from functions.common.clock import Clock, SystemClock
+from functions.common.ledger import GUARD_MS
 from functions.common.log import log
 from functions.common.metrics import emit
 from functions.sender.contract import (
@@ -69,6 +72,12 @@ MAX_ASKS = 50
 # A message refused for longer than the sender may wait goes back to its queue for at most this
 # long: its slice's pace may be far ahead, but idle room of the account can be borrowed sooner.
 NO_BUDGET_RETRY_SECONDS = 2
+# Missed slots one message may swap for later ones within the batch's wait (each swap is one
+# ledger write that frees the missed slot); then it is booked again with the rest of the batch.
+MAX_REBOOKS = 2
+# A claimed message whose sleep to its slot ended later than this does not go: past the ledger's
+# guard, its arrival could land in a window the ledger did not book it in.
+MAX_DEPARTURE_LATE_SECONDS = (GUARD_MS - 10) / 1000
 # A send may leave this much after its booked slot; later, the booking is given back and made
 # again. With network jitter it must stay within the ledger's guard (functions.common.ledger).
 LATE_TOLERANCE_SECONDS = 0.010
@@ -76,22 +85,32 @@ LATE_TOLERANCE_SECONDS = 0.010
 
 class Lead:
     """A duration to plan with, estimated per container from what it took: a moving mean plus
-    ``deviations`` mean deviations (how far ahead of now to book: the booking's own round trips;
-    how far apart a batch's slots are: one send and its record)."""
+    ``deviations`` mean deviations, and never less than the longest of the last ``recent``
+    observations (how far ahead of now to book: the booking's own round trips; how early to claim
+    a message before its slot: the claim; how far apart a batch's slots are when sent one after
+    another: one send and its record). The recent maximum matters: a batch's claims go out
+    together and queue behind each other, so the tail, not the mean, decides whether a slot is
+    met, and a missed slot costs its recipients' room in the account's ledger until taken back."""
 
     def __init__(
-        self, initial_seconds: float = 0.05, floor: float = 0.002, ceiling: float = 0.5, deviations: float = 4
-    ) -> None:
+        self, initial_seconds: float = 0.05, floor: float = 0.002, ceiling: float = 0.5, deviations: float = 4,
+        recent: int = 32,
+    ) -> None:  # fmt: skip
         self.mean, self.deviation = initial_seconds, initial_seconds / 2
         self.floor, self.ceiling, self.deviations = floor, ceiling, deviations
+        self._recent: deque[float] = deque(maxlen=recent)
+        self._lock = threading.Lock()  # a batch's sends observe from their own threads
 
     def observe(self, seconds: float) -> None:
-        error = seconds - self.mean
-        self.mean += 0.125 * error  # the weights of TCP's retransmission timer (RFC 6298)
-        self.deviation += 0.25 * (abs(error) - self.deviation)
+        with self._lock:
+            error = seconds - self.mean
+            self.mean += 0.125 * error  # the weights of TCP's retransmission timer (RFC 6298)
+            self.deviation += 0.25 * (abs(error) - self.deviation)
+            self._recent.append(seconds)
 
     def seconds(self) -> float:
-        return min(max(self.mean + self.deviations * self.deviation, self.floor), self.ceiling)
+        estimate = max(self.mean + self.deviations * self.deviation, max(self._recent, default=0.0))
+        return min(max(estimate, self.floor), self.ceiling)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -160,11 +179,38 @@ class SenderDeps:
     store: IdempotencyStore
     clock: Clock
     router: WarmupRouter | None = None  # set while the slice warms up a dedicated IP pool
-    lead: Lead = field(default_factory=Lead)
+    # cautious until measured: a first batch booked too close to now misses every slot
+    lead: Lead = field(default_factory=lambda: Lead(initial_seconds=0.1))
     # How long a send takes (SendEmail and the idempotency record): a batch's slots are this far apart.
     send_time: Lead = field(default_factory=lambda: Lead(initial_seconds=0.1))
     paused_until: float | None = None  # a pause this container wrote (the batch's slots are booked)
-    claim_time: Lead = field(default_factory=lambda: Lead(initial_seconds=0.02))  # the idempotency claim
+    claim_time: Lead = field(default_factory=lambda: Lead(initial_seconds=0.05))  # the idempotency claim
+    # How a batch's sends run: None, one after another with slots a send time apart (the
+    # default for tests that drive one sender on one thread); the Lambda runs them at once
+    # (ThreadedSends), and the virtual-time simulations on the virtual clock's threads.
+    send_concurrently: RunTasks | None = None
+
+
+Task = Callable[[], "Outcome | None"]
+RunTasks = Callable[[Sequence[Task]], list["Outcome | None"]]
+
+
+class ThreadedSends:
+    """Runs a batch's sends at once, each in its own thread, each waiting for its own slot.
+
+    Why: one after another, a send that took longer than planned made every later slot of the
+    batch late (booked, charged and never used), and one sender could not send faster than one
+    message per send time (about 10 a second, against SES's hundreds of recipients a second for
+    mail of one or two recipients). The threads mostly sleep until their slots; boto3's
+    low-level clients are thread-safe and pool ``max_pool_connections`` (10) connections, the
+    size of the largest SQS batch."""
+
+    def __init__(self, max_workers: int = 10) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="send")
+
+    def __call__(self, tasks: Sequence[Task]) -> list[Outcome | None]:
+        futures = [self._pool.submit(task) for task in tasks]
+        return [future.result() for future in futures]
 
 
 class Outcome(enum.Enum):
@@ -184,8 +230,7 @@ def handle_batch(
     remaining_seconds: Callable[[], float] = lambda: math.inf,
 ) -> dict[str, list[dict[str, str]]]:
     """Process an SQS batch; returns the partial batch response (records to hand back)."""
-    counts: Counter[str] = Counter()
-    jobs = [_Record(record, deps, config, remaining_seconds, counts) for record in event.get("Records", [])]
+    jobs = [_Record(record, deps, config, remaining_seconds) for record in event.get("Records", [])]
     for position, job in enumerate(jobs):
         job.position = position
     outcomes: dict[int, Outcome] = {}
@@ -201,7 +246,9 @@ def handle_batch(
     ).items():
         outcomes[i] = outcome
     failures: list[dict[str, str]] = []
+    counts: Counter[str] = Counter()
     for i, job in enumerate(jobs):
+        counts.update(job.counts)  # each record counts its own: its send may run in a thread
         counts[outcomes[i].value] += 1
         if outcomes[i] is Outcome.RETRY:
             failures.append({"itemIdentifier": job.id})
@@ -238,28 +285,43 @@ def _send_claimed(
     index = {id(job): i for i, (job, _) in enumerate(claimed)}
     deadline = clock.now() + min(config.max_wait_seconds, remaining() - config.safety_margin_seconds)
     pending, wait = list(claimed), 0.0
+    late: list[Reservation] = []  # granted slots that passed unsent: taken back with the next booking
     for _attempt in range(MAX_ASKS):
         if not pending:
             break
         now = clock.now()
         sizes = [message.recipient_count for _, message in pending]
-        try:  # SES counts by arrival: no slot before the booking's own round trips are over
+        # SES counts by arrival: no slot before the booking's own round trips and the message's
+        # claim are over (slots booked sooner are missed: booked, charged, never sent)
+        earliest = now + deps.lead.seconds() + deps.claim_time.seconds()
+        try:
             grants = limiter.reserve_many(
-                sizes, now, max(deadline - now, 0.0), earliest=now + deps.lead.seconds(),
-                spacing_seconds=deps.send_time.seconds(),
+                sizes, now, max(deadline - now, 0.0), earliest=earliest,
+                # one after another, a slot must wait for the send before it; at once, not
+                spacing_seconds=0.0 if deps.send_concurrently else deps.send_time.seconds(),
+                returning=late,
             )  # fmt: skip
+            late = []
         except Exception as exc:  # the ledger failed: hand the batch back, never drop it
             log("record_error", level="ERROR", slice=config.slice_name, error=repr(exc))
             for job, _message in pending:
                 outcomes[index[id(job)]] = job.retry(_backoff(job, config), "SENDER_ERROR")
             return _in_order(outcomes, claimed)
         deps.lead.observe(clock.now() - now)
+        tasks = [
+            lambda j=job, m=message, g=grant: _guarded(j, lambda: j.send_on(m, g, deadline))
+            for (job, message), grant in zip(pending, grants, strict=True)
+        ]
+        results = deps.send_concurrently(tasks) if deps.send_concurrently else [task() for task in tasks]
         later: list[tuple[_Record, EmailMessage]] = []
-        for (job, message), grant in zip(pending, grants, strict=True):
-            outcome = _guarded(job, lambda j=job, m=message, g=grant: j.send_on(m, g))  # type: ignore[misc]
+        for (job, message), grant, outcome in zip(pending, grants, results, strict=True):
             if outcome is None:  # not sent yet: book again with the rest
                 later.append((job, message))
-                wait = grant.wait_seconds if not grant.granted else wait
+                if job.unsent is not None:
+                    late.append(job.unsent)
+                    job.unsent = None
+                if not grant.granted:
+                    wait = grant.wait_seconds
             else:
                 outcomes[index[id(job)]] = outcome
         pending = later
@@ -267,10 +329,21 @@ def _send_claimed(
             break
         if pending:
             clock.sleep(max(wait, 0.005))
+    if late:
+        _return_late(deps, config, late)
     for job, _message in pending:  # back soon, not when the pace allows: idle room may appear
         delay = min(max(1, math.ceil(wait)), NO_BUDGET_RETRY_SECONDS)
         outcomes[index[id(job)]] = job.retry(delay, "NO_BUDGET_YET")
     return _in_order(outcomes, claimed)
+
+
+def _return_late(deps: SenderDeps, config: SenderConfig, late: list[Reservation]) -> None:
+    """Take back slots that passed unsent when no booking follows to carry them (best effort:
+    a failure costs only the slice's pace and the account's room in windows already past)."""
+    try:
+        deps.limiter.reserve_many([], deps.clock.now(), returning=late)
+    except Exception as exc:
+        log("limiter_release_failed", level="WARNING", slice=config.slice_name, error=repr(exc))
 
 
 def _in_order(
@@ -289,7 +362,6 @@ class _Record:
         deps: SenderDeps,
         config: SenderConfig,
         remaining_seconds: Callable[[], float],
-        counts: Counter[str],
     ) -> None:
         self.record = record
         self.id = str(record.get("messageId", ""))
@@ -297,9 +369,11 @@ class _Record:
         self.deps = deps
         self.config = config
         self.remaining = remaining_seconds
-        self.counts = counts
+        self.counts: Counter[str] = Counter()
         self.key: str | None = None
         self.grant: Reservation | None = None
+        self.unsent: Reservation | None = None  # a slot still booked for a send that did not happen
+        self.left_ms: float | None = None
         self.position = 0  # in the batch
         attributes = record.get("attributes") or {}
         self.receive_count = int(attributes.get("ApproximateReceiveCount", "1"))
@@ -352,10 +426,12 @@ class _Record:
             return Outcome.DEAD_LETTERED
         return None
 
-    def send_on(self, message: EmailMessage, grant: Reservation) -> Outcome | None:  # noqa: PLR0911 - one per case
+    def send_on(self, message: EmailMessage, grant: Reservation, deadline: float) -> Outcome | None:  # noqa: PLR0911 - one per case
         """Claim and send a message on the slot booked for it; ``None`` when it has no slot (not
-        granted yet, or the slot passed while earlier sends of the batch took longer than
-        planned): it is booked again with the rest."""
+        granted yet, or no slot within ``deadline``): it is booked again with the rest. A slot
+        missed (the claim took longer than planned) is swapped at once for the next free one in
+        one ledger write that also frees the missed one; :attr:`unsent` is a slot still booked
+        for a send that did not happen (the caller takes it back)."""
         deps, clock, limiter = self.deps, self.deps.clock, self.deps.limiter
         now = clock.now()
         paused = grant.paused_until or deps.paused_until  # SendingPaused, the breaker
@@ -365,27 +441,70 @@ class _Record:
             return self.hold(paused - now, "SLICE_PAUSED")
         if not grant.granted or grant.at is None:
             return None
-        if now > grant.at + LATE_TOLERANCE_SECONDS:  # no release: a write per late slot costs more
-            self.counts["late_slots"] += 1
-            return None
-        if self.remaining() - (grant.at - now) < self.config.safety_margin_seconds:
-            limiter.release(grant, now)
-            return self.retry(0, "LAMBDA_TIME_LOW")
-        clock.sleep(grant.at - deps.claim_time.seconds() - now)  # claim just in time for the slot
-        started = clock.now()
-        done = self.claim(message)
-        deps.claim_time.observe(clock.now() - started)
-        if done is not None:  # a redelivered key already sent, or leased elsewhere: no send
-            limiter.release(grant, clock.now())
-            return done
-        now = clock.now()
-        if now > grant.at + LATE_TOLERANCE_SECONDS:  # the claim took longer than planned
+        claimed, rebooks = False, 0
+        while rebooks <= MAX_REBOOKS:
+            now = clock.now()
+            at = grant.at if grant.at is not None else now
+            if now > at + LATE_TOLERANCE_SECONDS:
+                self.late(now - at, "after_claim" if claimed else "before_claim")
+                if not claimed:  # the booking itself ran long: rebooked with the batch, one write
+                    break
+                rebooks += 1
+                rebooked = self.rebook(message, grant, now, deadline, claimed=claimed)
+                if rebooked is None:
+                    if claimed:
+                        deps.store.release(message.idempotency_key)
+                    return None
+                grant = rebooked
+                continue
+            if self.remaining() - (at - now) < self.config.safety_margin_seconds:
+                limiter.release(grant, now)
+                if claimed:
+                    deps.store.release(message.idempotency_key)
+                return self.retry(0, "LAMBDA_TIME_LOW")
+            if not claimed:
+                # Claimed at once, not just before the slot: claims of a batch queue behind each
+                # other and behind every other write to the table, and a claim that ends after
+                # the slot wastes it. The price: a sender that dies while waiting for its slots
+                # (at most max_wait_seconds) leaves those claims to expire as AMBIGUOUS, and they
+                # go to the DLQ unsent rather than risk a second send (see functions.sender.idempotency).
+                started = clock.now()
+                done = self.claim(message)
+                deps.claim_time.observe(clock.now() - started)
+                if done is not None:  # a redelivered key already sent, or leased elsewhere: no send
+                    limiter.release(grant, clock.now())
+                    return done
+                claimed = True
+                continue  # the claim may have taken longer than planned
+            if now < at:
+                clock.sleep(at - now)
+                if clock.now() > at + MAX_DEPARTURE_LATE_SECONDS:
+                    continue  # the sleep ended far too late (a stalled host): swap the slot
+            # A sleep that ends a little late is what the ledger's guard is for: judging it
+            # strictly would swap slots (a write each) to avoid a rare 429.
+            self.grant = grant
+            return self.send(message)
+        if claimed:
             deps.store.release(message.idempotency_key)
-            self.counts["late_slots"] += 1
-            return None
-        clock.sleep(grant.at - now)
-        self.grant = grant
-        return self.send(message)
+        self.unsent = grant
+        return None
+
+    def rebook(
+        self, message: EmailMessage, missed: Reservation, now: float, deadline: float, *, claimed: bool
+    ) -> Reservation | None:
+        """The next free slot for a message whose slot passed, the missed one taken back in the
+        same write; ``None`` when none is free before ``deadline`` (nothing is left booked)."""
+        deps = self.deps
+        lead = deps.lead.seconds() + (0.0 if claimed else deps.claim_time.seconds())
+        (grant,) = deps.limiter.reserve_many(
+            [message.recipient_count], now, max(deadline - now, 0.0), earliest=now + lead, returning=[missed]
+        )
+        return grant if grant.granted else None
+
+    def late(self, seconds: float, phase: str) -> None:
+        """The slot passed before the send could leave (nothing reached SES)."""
+        self.counts["late_slots"] += 1
+        self.note("late_slot", level="DEBUG", late_ms=round(seconds * 1000, 1), phase=phase)
 
     def give_back(self, *, throttled: bool = False) -> None:
         """SES did not accept the send: the slice gets the pace it paid back."""
@@ -402,6 +521,8 @@ class _Record:
             tags={"idempotency_key": key, "slice": self.config.slice_name, "lane": str(message.lane)},
         )
         started = deps.clock.now()
+        # how long after its slot the call left: what the ledger's guard must cover
+        self.left_ms = round((started - self.grant.at) * 1000, 1) if self.grant and self.grant.at else None
         try:
             response = deps.ses.send_email(**kwargs)
         except Exception as exc:
@@ -419,7 +540,10 @@ class _Record:
         self.counts["recipients"] += message.recipient_count
         if route is not None and route.dedicated:
             self.counts["dedicated_recipients"] += message.recipient_count
-        self.note("sent", ses_message_id=ses_message_id, recipients=message.recipient_count, **_routed(route))
+        self.note(
+            "sent", ses_message_id=ses_message_id, recipients=message.recipient_count,
+            left_ms_after_slot=self.left_ms, **_routed(route),
+        )  # fmt: skip
         return Outcome.SENT
 
     def failed(self, failure: Failure) -> Outcome:
@@ -593,6 +717,7 @@ def _default_deps() -> tuple[SenderDeps, SenderConfig]:
         router=WarmupRouter.from_env(
             os.environ, DynamoDbWarmupCounter(dynamodb, table), config.configuration_set
         ),
+        send_concurrently=ThreadedSends(),
     )
     return deps, config
 

@@ -28,6 +28,7 @@ from functions.common.ledger import (
     give_back,
     read_ledger,
     to_ms,
+    unbook,
     write_ledger,
     write_pause,
 )
@@ -80,19 +81,20 @@ class DynamoDbLimiter:
         self._jitter = jitter
         self.conflicts = 0
         self._count_lock = threading.Lock()
-        self._seen: Ledger | None = None
-        self._seen_at = 0.0
+        # the item last seen and when, one attribute: a batch's sends release from their threads
+        self._seen: tuple[Ledger, float] | None = None
 
     def _ledger(self, now: float) -> Ledger:
         """The item as this sender last saw it, while recent; else a fresh strongly consistent read.
         A stale item costs nothing but a lost race (the write is conditional on its version); it
         only must not be so old that the heartbeat's caps in it are from another tick."""
-        if self._seen is not None and 0 <= now - self._seen_at < CACHE_SECONDS:
-            return self._seen
+        seen = self._seen
+        if seen is not None and 0 <= now - seen[1] < CACHE_SECONDS:
+            return seen[0]
         return self._saw(read_ledger(self.client, self.table_name), now)
 
     def _saw(self, ledger: Ledger, now: float) -> Ledger:
-        self._seen, self._seen_at = ledger, now
+        self._seen = (ledger, now)
         return ledger
 
     def reserve(
@@ -131,23 +133,31 @@ class DynamoDbLimiter:
 
     def reserve_many(
         self, sizes: Sequence[int], now: float, max_wait_seconds: float = 0.0, *,
-        earliest: float | None = None, spacing_seconds: float = 0.0,
+        earliest: float | None = None, spacing_seconds: float = 0.0, returning: Sequence[Reservation] = (),
     ) -> list[Reservation]:  # fmt: skip
         """Book several messages in order with one write (see
-        :func:`functions.common.ledger.book_many`); one answer per message, the refused ones last."""
+        :func:`functions.common.ledger.book_many`); one answer per message, the refused ones last.
+        ``returning``: granted reservations whose slots passed unsent, taken back in the same
+        write (:func:`functions.common.ledger.unbook`); with no ``sizes`` that is all it does."""
         ledger = self._ledger(now)
         now_ms = to_ms(now)
+        returned = [
+            ((to_ms(r.at), r.recipients), r.charges) for r in returning if r.granted and r.at is not None
+        ]
         for _ in range(self.max_attempts):
+            refunds = unbook(ledger, returned, now_ms=now_ms)
             paused_until = ledger.paused_until(self.slice_name, now)
-            if paused_until is not None:
+            if paused_until is not None and not refunds:
                 return [Reservation(False, paused_until - now, paused_until) for _ in sizes]
+            base = Ledger({**ledger.item, **refunds})
             bookings, updates = book_many(
-                ledger, self.slice_name, sizes, now_ms=now_ms,
+                base, self.slice_name, sizes if paused_until is None else [], now_ms=now_ms,
                 earliest_ms=max(now_ms, to_ms(earliest if earliest is not None else now)),
                 max_wait_ms=max(0, math.floor(max_wait_seconds * 1000)),
                 spacing_ms=round(spacing_seconds * 1000),
                 rate_per_second=self.rate_per_second, default_capacity=self.account_rate_per_second,
             )  # fmt: skip
+            updates = refunds | updates
             if updates:
                 written, ledger = write_ledger(self.client, self.table_name, ledger, updates, now=now)
                 self._saw(ledger, now)
@@ -155,6 +165,8 @@ class DynamoDbLimiter:
                     with self._count_lock:
                         self.conflicts += 1
                     continue
+            if paused_until is not None:
+                return [Reservation(False, paused_until - now, paused_until) for _ in sizes]
             answers = [
                 Reservation(True, b.at_ms / 1000 - now, at=b.at_ms / 1000, recipients=n, charges=b.charges)
                 if b.granted

@@ -45,6 +45,7 @@ class World:
     headroom: float = 1.0
     senders: int = 4
     max_wait_seconds: float = 5.0
+    batch: int = 10  # messages a sender takes at once (the event source mapping's batch size)
     tick_delay: Callable[[int], float | None] = lambda _second: 0.0
     seconds: int = 60
 
@@ -112,14 +113,14 @@ def run(world: World) -> Outcome:  # noqa: PLR0912 - one event loop, kept in one
     pending = {n: sorted(a) for n, a in zip(names, world.arrivals, strict=True)}  # not yet arrived
     returning: dict[str, list[tuple[float, int]]] = {n: [] for n in names}  # handed back, invisible
     queued: dict[str, deque[int]] = {n: deque() for n in names}
-    held: dict[tuple[str, int], int] = {}  # (slice, sender) -> recipients of the message in hand
+    batches: dict[tuple[str, int], list[int]] = {}  # (slice, sender) -> recipients of each message in hand
     outcome = Outcome(world, backlog={n: [] for n in names})
     config = HeartbeatConfig(
         state_table="state",
         slices=tuple(SliceConfig(n, g, (n,)) for n, g in zip(names, world.guaranteed, strict=True)),
         headroom=world.headroom,
     )
-    depth = lambda n: len(queued[n]) + len(returning[n]) + sum(1 for (s, _), _r in held.items() if s == n)  # noqa: E731
+    depth = lambda n: len(queued[n]) + len(returning[n]) + sum(len(b) for (s, _), b in batches.items() if s == n)  # noqa: E731
     deps = HeartbeatDeps(
         ses=_Quota(world.quota), sqs=_Queues(depth), dynamodb=table, clock=None, quota=QuotaCache()
     )  # type: ignore[arg-type]
@@ -133,7 +134,7 @@ def run(world: World) -> Outcome:  # noqa: PLR0912 - one event loop, kept in one
         heapq.heappush(events, (T0 + second, next(seq), "books", None))
     for n in names:
         for i in range(world.senders):
-            heapq.heappush(events, (T0, next(seq), "sender", (n, i, None)))
+            heapq.heappush(events, (T0, next(seq), "sender", (n, i, None)))  # (slice, sender, deadline)
     log = StringIO()
     with redirect_stdout(log):
         while events:
@@ -151,36 +152,47 @@ def run(world: World) -> Outcome:  # noqa: PLR0912 - one event loop, kept in one
             elif kind == "books":
                 for n in names:
                     waiting = sum(queued[n]) + sum(r for _, r in returning[n])
-                    outcome.backlog[n].append(waiting + sum(r for (s, _), r in held.items() if s == n))
+                    outcome.backlog[n].append(waiting + sum(sum(b) for (s, _), b in batches.items() if s == n))
+            elif kind == "send":  # a booked slot has come: SES counts it now
+                name, recipients = data
+                outcome.sends.append((now, recipients, name))
             else:
-                name, sender, slot = data
-                if slot is not None:  # the booked slot has come: send (SES counts it now)
-                    outcome.sends.append((now, held.pop((name, sender)), name))
-                if (name, sender) not in held:
+                name, sender, deadline = data
+                key = (name, sender)
+                if key not in batches:  # take the next batch, as the event source mapping hands it
                     if not queued[name]:
-                        heapq.heappush(
-                            events, (now + POLL_SECONDS, next(seq), "sender", (name, sender, None))
-                        )
+                        heapq.heappush(events, (now + POLL_SECONDS, next(seq), "sender", (name, sender, None)))
                         continue
-                    held[(name, sender)] = queued[name].popleft()
-                grant = limiters[name].reserve(
-                    held[(name, sender)], now, world.max_wait_seconds, earliest=now
-                )
-                if grant.granted and grant.at is not None:
-                    heapq.heappush(events, (grant.at, next(seq), "sender", (name, sender, grant.at)))
-                elif grant.wait_seconds > world.max_wait_seconds:
-                    # as the handler does: hand the message back (it returns when room may
-                    # appear, a visibility timeout later) and take the next one at once
-                    delay = min(math.ceil(grant.wait_seconds), NO_BUDGET_RETRY_SECONDS)
-                    returns = (now - T0 + delay, held.pop((name, sender)))
-                    bisect.insort(returning[name], returns)
-                    heapq.heappush(events, (now, next(seq), "sender", (name, sender, None)))
-                else:  # keep it and ask again when the ledger says room may appear
-                    wait = max(grant.wait_seconds, 0.005)
-                    heapq.heappush(events, (now + wait, next(seq), "sender", (name, sender, None)))
+                    take = min(world.batch, len(queued[name]))
+                    batches[key] = [queued[name].popleft() for _ in range(take)]
+                    deadline = now + world.max_wait_seconds
+                batch = batches[key]
+                grants = limiters[name].reserve_many(batch, now, max(deadline - now, 0.0), earliest=now)
+                last, wait, kept = now, 0.0, []
+                for recipients, grant in zip(batch, grants, strict=True):
+                    if grant.granted and grant.at is not None:  # sent at its slot, alongside the rest
+                        heapq.heappush(events, (grant.at, next(seq), "send", (name, recipients)))
+                        last = max(last, grant.at)
+                    else:
+                        kept.append(recipients)
+                        wait = grant.wait_seconds
+                # as the handler does: the batch's sends finish, then what was refused is booked
+                # again if the wait allows, else handed back (back when room may appear)
+                resume = max(last, now + max(wait, 0.005) if kept else last)
+                if kept and resume > deadline:
+                    delay = min(max(1, math.ceil(wait)), NO_BUDGET_RETRY_SECONDS)
+                    for recipients in kept:
+                        bisect.insort(returning[name], (last - T0 + delay, recipients))
+                    kept = []
+                if kept:
+                    batches[key] = kept
+                else:
+                    del batches[key]
+                    deadline = None
+                heapq.heappush(events, (resume, next(seq), "sender", (name, sender, deadline)))
     outcome.unsent = (
         sum(sum(q) for q in queued.values())
-        + sum(held.values())
+        + sum(sum(b) for b in batches.values())
         + sum(n for p in returning.values() for _, n in p)
     )
     return outcome

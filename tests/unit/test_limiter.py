@@ -416,3 +416,57 @@ def test_a_batch_is_granted_up_to_the_first_message_that_does_not_fit_the_wait()
     grants = limiter.reserve_many([10, 10, 1], T0, 0.5)
     assert [g.granted for g in grants] == [True, False, False]
     assert grants[1].wait_seconds == pytest.approx(W / 1000)
+
+
+def test_a_missed_slot_is_taken_back_with_the_next_booking_room_and_pace_both() -> None:
+    # A slot that passed unsent (nothing reached SES) must not keep its window's room nor the
+    # slice's pace: the next booking of the batch frees both in the same write.
+    table = LedgerTable()
+    limiter = DynamoDbLimiter(table, TABLE, "a", 10, account_rate_per_second=10)
+    (missed,) = limiter.reserve_many([10], T0, 5.0)
+    assert missed.granted and missed.at == pytest.approx(T0)
+    other = DynamoDbLimiter(table, TABLE, "b", 10, account_rate_per_second=10)
+    (blocked,) = other.reserve_many([10], T0 + 0.05, 5.0)
+    assert blocked.granted and blocked.at == pytest.approx(T0 + W / 1000)  # the missed slot holds the room
+    other.reserve_many([], T0 + 0.05, returning=[blocked])
+    writes = table.writes
+    (again,) = limiter.reserve_many([10], T0 + 0.05, 5.0, returning=[missed])
+    assert table.writes == writes + 1
+    assert again.granted and again.at == pytest.approx(T0 + 0.05)  # the missed room is free again
+    log = Ledger(table.items["ledger"]).log
+    assert sum(n for _, n in log) == 10  # only the new booking is in the log
+
+
+def test_taking_back_alone_writes_only_the_refund() -> None:
+    table = LedgerTable()
+    limiter = DynamoDbLimiter(table, TABLE, "a", 5, account_rate_per_second=50)
+    grants = limiter.reserve_many([5, 5], T0, 5.0)
+    tat_before = Ledger(table.items["ledger"]).number("tat", "a")
+    assert limiter.reserve_many([], T0 + 0.01, returning=grants) == []
+    ledger = Ledger(table.items["ledger"])
+    assert sum(n for _, n in ledger.log) == 0
+    assert tat_before is not None
+    # 10 recipients at 5/s give 2 s of pace back, down to now at the least
+    assert ledger.number("tat", "a") == pytest.approx(max(tat_before - 2000, T0_MS + 10), abs=1)
+
+
+@given(
+    sizes=st.lists(st.integers(1, 50), min_size=1, max_size=10),
+    returned=st.sets(st.integers(0, 9)),
+    capacity=st.sampled_from([7.0, 30.0, 57.0]),
+)
+@settings(max_examples=150, deadline=None)
+def test_taking_back_leaves_exactly_the_bookings_that_were_kept(
+    sizes: list[int], returned: set[int], capacity: float
+) -> None:
+    table = LedgerTable()
+    limiter = DynamoDbLimiter(table, TABLE, "a", capacity, account_rate_per_second=capacity)
+    grants = [g for g in limiter.reserve_many(sizes, T0, 60.0) if g.granted]
+    back = [g for i, g in enumerate(grants) if i in returned]
+    limiter.reserve_many([], T0, returning=back)
+    kept = sorted((to_ms(g.at or 0), g.recipients) for i, g in enumerate(grants) if i not in returned)
+    merged: dict[int, int] = {}
+    for t, n in kept:
+        merged[t] = merged.get(t, 0) + n
+    assert [e for e in Ledger(table.items["ledger"]).log if e[1] > 0] == sorted(merged.items())
+    assert not violations(list(Ledger(table.items["ledger"]).log), capacity)

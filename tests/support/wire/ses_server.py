@@ -129,7 +129,7 @@ class SesStandIn:
         self._lock = threading.Lock()
         self.calls: list[dict[str, Any]] = []
         self.started_at = self.clock.now()
-        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._server = _Server((host, port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -276,6 +276,12 @@ def _decode_blobs(payload: dict[str, Any]) -> dict[str, Any]:
     if isinstance(content, dict) and isinstance(raw, dict) and isinstance(raw.get("Data"), str):
         payload = {**payload, "Content": {**content, "Raw": {**raw, "Data": base64.b64decode(raw["Data"])}}}
     return payload
+
+
+class _Server(ThreadingHTTPServer):
+    # SES takes as many connections as its clients open; socketserver's listen backlog of 5
+    # drops the SYNs of a sender's ten threads connecting at once (a 1-s retransmit: slots missed)
+    request_queue_size = 256
 
 
 def _handler_for(stand_in: SesStandIn) -> type[BaseHTTPRequestHandler]:
