@@ -62,16 +62,21 @@ class LedgerClient(Protocol):
 WINDOW_MS = 1000
 """SES's rate window: recipients per second."""
 GUARD_MS = 40
-"""Margin for arrival jitter: bookings are judged over windows this much longer than a second."""
-TAU_MS = 1000
-"""A slice's burst tolerance: it may book this far ahead of its own average pace, and a pace
-held back by a full account keeps this much credit."""
+"""Margin for arrival jitter: how much later than the first send of a slot its last may arrive."""
+SLOT_MS = WINDOW_MS + GUARD_MS
+"""Sends leave at slots this far apart; each slot holds at most the account's capacity. Any
+one-second window of arrivals then meets one slot's sends only, if they arrive within the guard."""
+TAU_MS = SLOT_MS
+"""A slice's burst tolerance: it may book this far ahead of its own average pace (one slot's
+worth), and a pace held back by a full account keeps this much credit."""
+
 SKEW_MS = 1000
 BORROW_HORIZON_S = 1.0
 """How far behind the newest booking the log keeps entries (clocks of senders are not in step)."""
 CAPS_GRACE_SECONDS = 5.0
-"""The heartbeat's caps stay in force this long after ``caps_until``: a late tick never drops a
-slice to its fallback (safety does not depend on it: the log is exact). Then guaranteed rates."""
+"""How long after ``caps_until`` the heartbeat's caps are taken as they are. Later (the heartbeat
+is away) they still hold, each raised to at least the slice's guaranteed rate. Safety never
+depends on the caps: the log is exact."""
 MEAN_WEIGHT = 0.1
 """Weight of each new message in a slice's moving average of recipients per message."""
 LEDGER_TTL_SECONDS = 86400
@@ -136,10 +141,15 @@ class Ledger:
         return default if written is None else written
 
     def cap(self, slice_name: str, rate_per_second: float, now: float) -> float:
-        """The slice's cap in force at ``now``: the heartbeat's while fresh, else its guaranteed rate."""
+        """The slice's cap in force at ``now``: the heartbeat's last, until the next one lands;
+        once that is more than ``CAPS_GRACE_SECONDS`` old (the heartbeat is away), never less
+        than the slice's guaranteed rate (a slice idle at the last tick may have mail now).
+        Before any tick: the guaranteed rate."""
         until, written = self.number("caps_until"), self.number("cap", slice_name)
-        if until is None or written is None or now > until + CAPS_GRACE_SECONDS:
+        if until is None or written is None:
             return rate_per_second
+        if now > until + CAPS_GRACE_SECONDS:
+            return max(written, rate_per_second)
         return written
 
     def caps_fresh(self, now: float) -> float | None:
@@ -162,45 +172,26 @@ def read_ledger(client: LedgerClient, table: str) -> Ledger:
     return Ledger(item if isinstance(item, dict) else {})
 
 
-def window_sums(entries: Sequence[Entry], window_ms: int) -> tuple[list[int], Any]:
-    """Sorted times and a function: recipients booked in the window ``(end - window_ms, end]``."""
-    ordered = sorted((t, n) for t, n in entries if n > 0)
-    times = [t for t, _ in ordered]
-    prefix = [0, *itertools.accumulate(n for _, n in ordered)]
-
-    def window_sum(end: int) -> int:
-        return prefix[bisect.bisect_right(times, end)] - prefix[bisect.bisect_right(times, end - window_ms)]
-
-    return times, window_sum
+def slot_start(at_ms: int) -> int:
+    """The first send slot at or after ``at_ms``: slots are ``SLOT_MS`` apart on a grid from the
+    epoch, the same for every sender (their clocks are NTP-synchronised to milliseconds)."""
+    return -(-at_ms // SLOT_MS) * SLOT_MS
 
 
-def earliest_fit(
-    entries: Iterable[Entry],
-    at_ms: int,
-    recipients: int,
-    capacity: float,
-    window_ms: int = WINDOW_MS + GUARD_MS,
-) -> int | None:
-    """The earliest time ``>= at_ms`` at which ``recipients`` fit the account's windows, or ``None``
-    when nothing ever fits (a capacity of zero or less)."""
+def earliest_fit(entries: Iterable[Entry], at_ms: int, recipients: int, capacity: float) -> int | None:
+    """The earliest slot ``>= at_ms`` with room for ``recipients`` (its booked recipients plus
+    these within ``capacity``; a message larger than the capacity only into an empty slot), or
+    ``None`` when nothing ever fits (a capacity of zero or less)."""
     if capacity <= 0:
         return None
-    times, window_sum = window_sums(list(entries), window_ms)
-
-    def fits(at: int) -> bool:
-        # The windows containing `at` end in [at, at + window); their sums change only where an
-        # entry enters, so the one ending at `at` and those ending at later entries cover them all.
-        ends = [at, *times[bisect.bisect_right(times, at) : bisect.bisect_left(times, at + window_ms)]]
-        for end in ends:
-            used = window_sum(end)
-            if used > 0 and used + recipients > capacity:
-                return False
-        return True
-
-    # Room appears only when an entry leaves the windows (its time + window); the last such moment
-    # always fits: no entry is left in any window containing it.
-    candidates = [at_ms, *sorted({t + window_ms for t in times if t + window_ms > at_ms})]
-    return next(c for c in candidates if fits(c))
+    booked: dict[int, int] = {}
+    for t, n in entries:
+        if n > 0:
+            booked[t] = booked.get(t, 0) + n
+    slot = slot_start(at_ms)
+    while booked.get(slot, 0) > 0 and booked[slot] + recipients > capacity:
+        slot += SLOT_MS  # ends: only finitely many slots hold bookings
+    return slot
 
 
 @dataclass(frozen=True)
@@ -237,7 +228,7 @@ def book(
     now = now_ms / 1000
     entries = sorted(ledger.log)
     horizon = entries[0][0] if entries and entries[0][1] == 0 else None
-    window = WINDOW_MS + GUARD_MS
+    window = SLOT_MS
     # Entries at or before the horizon were pruned: a caller whose windows reach back past it
     # (its clock lags the others') waits rather than being judged on an incomplete log.
     if horizon is not None and earliest_ms - window < horizon:
@@ -246,30 +237,28 @@ def book(
     # would overbook it by GUARD_MS/WINDOW_MS: every slice's pace is scaled to what it carries
     # (else bookings drift later and later, and the slices that book furthest ahead win).
     cap = ledger.cap(slice_name, rate_per_second, now) * WINDOW_MS / window
-    tat = ledger.number("tat", slice_name)
-    charged_at = ledger.number("pace_cap", slice_name)
-    if tat is not None and charged_at and cap > 0 and tat > now_ms and charged_at != cap:
-        # the pace owes recipients, counted in time at the cap they were charged at: a new cap
-        # (the next tick) rescales what is still owed
-        tat = now_ms + (tat - now_ms) * charged_at / cap
-    paces = {attr("tat", slice_name): tat}
+    tat, _ = _pace(ledger, slice_name, "tat", "pace_cap", cap, now_ms)
+    paces = {attr("tat", slice_name): (tat, cap)}
     capacity = ledger.capacity(default_capacity)
     held_until = ledger.number("held_until", slice_name)  # a short back-off after a 429
     earliest_ms = max(earliest_ms, int(held_until or 0))
-    at = None
+    at, charged = None, None
     if cap > 0:
         own_start = max(earliest_ms, int(tat) - TAU_MS if tat is not None else earliest_ms)
-        at = earliest_fit(entries, own_start, recipients, capacity, window)
+        at, charged = earliest_fit(entries, own_start, recipients, capacity), attr("tat", slice_name)
     borrowed = False
     committed = sum(n for t, n in entries if t > now_ms)  # recipients booked ahead of now
-    if (at is None or at > earliest_ms) and committed + recipients <= capacity * BORROW_HORIZON_S and earliest_fit(
-        entries, earliest_ms, recipients, capacity, window
-    ) == earliest_ms:
+    next_slot = slot_start(earliest_ms)
+    if (
+        (at is None or at > next_slot)
+        and (committed == 0 or committed + recipients <= capacity * BORROW_HORIZON_S)
+        and earliest_fit(entries, earliest_ms, recipients, capacity) == next_slot
+    ):
         # Room nobody booked, at the moment the send would leave: taken beyond the slice's pace
         # without moving it (work-conserving: caps lag demand by a tick, a large message leaves
         # its slice in debt, the heartbeat may be away). Only room *now*, never a slot ahead, so
         # paced bookings, which reach ahead, are never crowded out.
-        at, borrowed = earliest_ms, True
+        at, borrowed = next_slot, True
     if at is None:  # no cap this tick and no idle room now: ask again at the next tick
         until = ledger.caps_fresh(now) if cap <= 0 else None
         return Booking(
@@ -280,7 +269,7 @@ def book(
     # A message larger than the cap is charged like any other: it moves the pace further, so it
     # is scheduled (never refused) and the slice's average stays at its cap.
     charges: dict[str, int] = (
-        {} if borrowed else {attr("tat", slice_name): math.ceil(recipients * 1000 / cap)}
+        {} if borrowed or charged is None else {charged: math.ceil(recipients * 1000 / paces[charged][1])}
     )
     mean = ledger.number("mean", slice_name)
     new_mean = recipients if mean is None else mean + MEAN_WEIGHT * (recipients - mean)
@@ -294,13 +283,21 @@ def book(
         # A pace measures what the slice *booked*, from when it asked, not where the booking landed:
         # a message that a busy account pushes seconds ahead must not drag the slice's pace along
         # (its small messages could then use no earlier room). Up to TAU_MS of an idle pace is kept.
-        before = paces.get(name)
+        before = paces[name][0]
         updates[name] = number_value(
             max(before if before is not None else earliest_ms, earliest_ms - TAU_MS) + charge
         )
-    if charges:
-        updates[attr("pace_cap", slice_name)] = number_value(cap)
+        updates[attr("pace_cap", slice_name)] = number_value(paces[name][1])
     return Booking(True, at_ms=at, wait_ms=at - now_ms, charges=charges, updates=updates)
+
+
+def _pace(ledger: Ledger, slice_name: str, name: str, rate_name: str, rate: float, now_ms: int) -> tuple[float | None, float]:
+    """A pace's theoretical arrival time (epoch ms) at ``rate``, and the rate. What it still owes
+    was counted in time at the rate it was charged at: a new rate (the next tick) rescales it."""
+    tat, charged_at = ledger.number(name, slice_name), ledger.number(rate_name, slice_name)
+    if tat is not None and charged_at and rate > 0 and tat > now_ms and charged_at != rate:
+        tat = now_ms + (tat - now_ms) * charged_at / rate
+    return tat, rate
 
 
 def book_many(

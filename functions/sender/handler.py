@@ -181,13 +181,11 @@ class SenderDeps:
     router: WarmupRouter | None = None  # set while the slice warms up a dedicated IP pool
     # cautious until measured: a first batch booked too close to now misses every slot
     lead: Lead = field(default_factory=lambda: Lead(initial_seconds=0.1))
-    # How long a send takes (SendEmail and the idempotency record): a batch's slots are this far apart.
-    send_time: Lead = field(default_factory=lambda: Lead(initial_seconds=0.1))
     paused_until: float | None = None  # a pause this container wrote (the batch's slots are booked)
     claim_time: Lead = field(default_factory=lambda: Lead(initial_seconds=0.05))  # the idempotency claim
-    # How a batch's sends run: None, one after another with slots a send time apart (the
-    # default for tests that drive one sender on one thread); the Lambda runs them at once
-    # (ThreadedSends), and the virtual-time simulations on the virtual clock's threads.
+    # How a batch's sends run: the Lambda runs them at once (ThreadedSends); None runs them one
+    # after another (tests that drive one sender on one thread in virtual time, where a send
+    # takes no time; in real time the later sends of a slot would leave late and be rebooked).
     send_concurrently: RunTasks | None = None
 
 
@@ -297,8 +295,6 @@ def _send_claimed(
         try:
             grants = limiter.reserve_many(
                 sizes, now, max(deadline - now, 0.0), earliest=earliest,
-                # one after another, a slot must wait for the send before it; at once, not
-                spacing_seconds=0.0 if deps.send_concurrently else deps.send_time.seconds(),
                 returning=late,
             )  # fmt: skip
             late = []
@@ -536,7 +532,6 @@ class _Record:
         except Exception as exc:  # sent for sure: acknowledge; the log keeps the SES message id
             log("complete_failed", level="ERROR", slice=self.config.slice_name, idempotency_key=key,
                 ses_message_id=ses_message_id, error=repr(exc))  # fmt: skip
-        deps.send_time.observe(deps.clock.now() - started)  # the call and its record: one slot's work
         self.counts["recipients"] += message.recipient_count
         if route is not None and route.dedicated:
             self.counts["dedicated_recipients"] += message.recipient_count

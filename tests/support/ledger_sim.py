@@ -183,7 +183,7 @@ def run(world: World) -> Outcome:  # noqa: PLR0912 - one event loop, kept in one
                     delay = min(max(1, math.ceil(wait)), NO_BUDGET_RETRY_SECONDS)
                     for recipients in kept:
                         bisect.insort(returning[name], (last - T0 + delay, recipients))
-                    kept = []
+                    kept, resume = [], last  # the next batch once this one's sends are done
                 if kept:
                     batches[key] = kept
                 else:

@@ -8,6 +8,7 @@ rounding at 1.7e9 seconds is exercised.
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 from collections.abc import Sequence
@@ -29,6 +30,7 @@ from functions.common.ledger import (
     book,
     decode_log,
     encode_log,
+    slot_start,
     to_ms,
     write_caps,
 )
@@ -37,10 +39,15 @@ from functions.sender.ports import RateLimiter
 from tests.support.ledger_table import LedgerTable
 from tests.support.threads import run_threads
 
-T0 = 1_700_000_000.0
-T0_MS = 1_700_000_000_000
+T0_MS = 1_699_999_999_360  # on the ledger's slot grid (a multiple of SLOT_MS)
+T0 = T0_MS / 1000
 W = WINDOW_MS + GUARD_MS  # the window bookings are judged over
 TABLE = "state"
+
+
+def pace_ms(recipients: int, cap: float) -> int:
+    """How far ``recipients`` move a pace at ``cap``: caps are scaled to what a slot carries."""
+    return math.ceil(recipients * 1000 / (cap * WINDOW_MS / W))
 
 
 # --- an independent, brute-force oracle ------------------------------------------------------
@@ -116,9 +123,11 @@ def test_a_slices_cap_paces_it_and_a_message_larger_than_the_cap_is_scheduled_no
     # empty account window (SES takes a lone large message) and move the slice's pace 10 s on
     first = booking(ledger_of(), 50, rate=5, capacity=5)
     assert (first.granted, first.at_ms) == (True, T0_MS)
-    assert first.updates["tat:a"] == {"N": str(T0_MS + 10_000)}
+    # 50 recipients at 5/s, the pace scaled to what a slot carries (a second's worth per SLOT_MS)
+    assert first.updates["tat:a"] == {"N": str(T0_MS + pace_ms(50, 5))}
     nxt = booking(Ledger(dict(first.updates)), 1, rate=5, capacity=5, max_wait_ms=60_000)
-    assert nxt.at_ms == T0_MS + 10_000 - TAU_MS  # one second of burst tolerance
+    # the first slot after the pace less one second of burst tolerance
+    assert nxt.at_ms == slot_start(T0_MS + pace_ms(50, 5) - TAU_MS)
 
 
 def test_room_nobody_booked_is_borrowed_now_without_moving_the_pace() -> None:
@@ -149,7 +158,10 @@ def test_other_slices_fit_around_a_large_booking_and_never_crowd_it_out() -> Non
 def test_the_heartbeats_cap_rules_while_fresh_then_the_guaranteed_rate() -> None:
     fresh = ledger_of(caps_until=T0, cap__a=40.0, capacity=57.0)
     assert fresh.cap("a", 5, T0 + CAPS_GRACE_SECONDS) == 40
-    assert fresh.cap("a", 5, T0 + CAPS_GRACE_SECONDS + 0.001) == 5
+    # the heartbeat away: its last caps hold until the next land, never below the guaranteed rate
+    assert fresh.cap("a", 5, T0 + CAPS_GRACE_SECONDS + 600) == 40
+    assert fresh.cap("a", 50, T0 + CAPS_GRACE_SECONDS + 0.001) == 50
+    assert fresh.cap("a", 50, T0 + CAPS_GRACE_SECONDS) == 40
     assert fresh.capacity(100) == 57
     assert ledger_of().cap("a", 5, T0) == 5
     assert ledger_of().capacity(100) == 100
@@ -176,11 +188,11 @@ def test_a_caller_lagging_past_the_pruned_log_waits_for_its_clock() -> None:
 
 
 def test_the_log_is_pruned_to_what_a_lagging_caller_can_need() -> None:
-    ledger = ledger_of([(T0_MS, 1), (T0_MS + 3000, 1)])
-    granted = booking(ledger, 1, now_ms=T0_MS + 4000)
+    ledger = ledger_of([(T0_MS, 1), (T0_MS + 3 * W, 1)])
+    granted = booking(ledger, 1, now_ms=T0_MS + 4 * W)
     log = decode_log(granted.updates["log"]["S"])
-    assert log[0] == (T0_MS + 4000 - W - SKEW_MS, 0)
-    assert log[1:] == ((T0_MS + 3000, 1), (T0_MS + 4000, 1))
+    assert log[0] == (T0_MS + 4 * W - W - SKEW_MS, 0)
+    assert log[1:] == ((T0_MS + 3 * W, 1), (T0_MS + 4 * W, 1))
 
 
 def test_a_reservation_needs_a_recipient() -> None:
@@ -289,10 +301,11 @@ class LimiterBehaviour:
     def test_slices_share_the_accounts_capacity(self, harness: LimiterHarness) -> None:
         a, b = harness.limiter("a", 10, 12), harness.limiter("b", 10, 12)
         assert a.reserve(8, T0).granted
-        refused = b.reserve(5, T0 + 0.1)
+        refused = b.reserve(5, T0)  # 8 + 5 > 12: not in this slot; the next is a slot away
         assert (refused.granted, refused.paused_until) == (False, None)
-        assert refused.wait_seconds == pytest.approx(W / 1000 - 0.1)
-        assert b.reserve(4, T0 + 0.1).granted
+        assert refused.wait_seconds == pytest.approx(W / 1000)
+        shared = b.reserve(4, T0)
+        assert (shared.granted, shared.at) == (True, pytest.approx(T0))
 
     def test_a_booking_ahead_is_a_slot_to_sleep_until(self, harness: LimiterHarness) -> None:
         limiter = harness.limiter("a", 100, 10)
@@ -304,8 +317,9 @@ class LimiterBehaviour:
     def test_earliest_keeps_the_slot_clear_of_the_reservations_own_round_trips(
         self, harness: LimiterHarness
     ) -> None:
-        grant = harness.limiter("a", 100).reserve(1, T0, 1.0, earliest=T0 + 0.05)
-        assert grant.at == pytest.approx(T0 + 0.05)
+        # sends leave at slots: the first one at or after `earliest`
+        grant = harness.limiter("a", 100).reserve(1, T0, 2.0, earliest=T0 + 0.05)
+        assert grant.at == pytest.approx(T0 + W / 1000)
 
     def test_a_given_back_grant_returns_its_pace_but_not_the_room_ses_saw(
         self, harness: LimiterHarness
@@ -313,19 +327,21 @@ class LimiterBehaviour:
         slow, other = harness.limiter("a", 1, 10), harness.limiter("b", 10, 10)
         grant = slow.reserve(5, T0)  # 5 s of its pace at 1/s
         assert grant.granted
-        slow.release(grant, T0 + 0.1)  # SES did not accept it (a 5xx)
-        assert not other.reserve(6, T0 + 0.2).granted  # the attempt's window stays as SES saw it
-        again = slow.reserve(5, T0 + 1.1, 1.0)
-        assert (again.granted, again.at) == (True, pytest.approx(T0 + 1.1))  # pace given back
+        slow.release(grant, T0 + 0.01)  # SES did not accept it (a 5xx)
+        assert not other.reserve(6, T0).granted  # the attempt's slot stays as SES saw it
+        again = slow.reserve(5, T0 + 0.5, 1.0)
+        assert (again.granted, again.at) == (True, pytest.approx(T0 + W / 1000))  # pace given back
 
     def test_after_a_throttle_the_slice_holds_off_briefly(self, harness: LimiterHarness) -> None:
         limiter = harness.limiter("a", 10, 100)
         grant = limiter.reserve(10, T0)
-        limiter.release(grant, T0 + 0.1, throttled=True)
-        probe = limiter.reserve(1, T0 + 0.1, 0.0)
-        assert (probe.granted, probe.wait_seconds) == (False, pytest.approx(THROTTLE_BACKOFF_MS / 1000))
-        assert limiter.reserve(1, T0 + 0.1, 1.0).at == pytest.approx(T0 + 0.1 + THROTTLE_BACKOFF_MS / 1000)
-        assert harness.limiter("b", 10, 100).reserve(10, T0 + 0.1).granted  # other slices go on
+        late = T0 + W / 1000 - 0.1  # the 429 comes back just before the next slot
+        limiter.release(grant, late, throttled=True)
+        probe = limiter.reserve(1, late, 5.0)
+        assert probe.at == pytest.approx(T0 + 2 * W / 1000)  # not the next slot: held off past it
+        assert late + THROTTLE_BACKOFF_MS / 1000 > T0 + W / 1000
+        other = harness.limiter("b", 10, 100).reserve(10, late, 1.0)  # other slices go on
+        assert other.at == pytest.approx(T0 + W / 1000)
 
     def test_a_pause_holds_the_slice_until_it_ends(self, harness: LimiterHarness) -> None:
         limiter = harness.limiter("a", 100)
@@ -336,7 +352,7 @@ class LimiterBehaviour:
         limiter.pause(T0 + 5, "Throttling")  # a shorter pause never shortens one in force
         assert limiter.reserve(1, T0 + 9.999).paused_until == pytest.approx(T0 + 10)
         assert harness.limiter("b", 100).reserve(1, T0).granted  # other slices go on
-        reopened = limiter.reserve(1, T0 + 10)
+        reopened = limiter.reserve(1, T0 + 10, 2.0)
         assert (reopened.granted, reopened.paused_until) == (True, None)
         limiter.pause(T0 + 20, "DailyQuotaExceeded")  # a longer one extends it
         assert harness.limiter("a", 100).reserve(1, T0 + 15).paused_until == pytest.approx(T0 + 20)
@@ -345,12 +361,14 @@ class LimiterBehaviour:
         harness.heartbeat({"a": 2, "b": 3}, capacity=5, until=T0 + 1)
         a = harness.limiter("a", 50, 1000)
         assert a.reserve(2, T0).granted
-        assert a.reserve(2, T0, 5.0).at == pytest.approx(T0)  # burst tolerance: one second of cap
+        assert a.reserve(2, T0, 5.0).at == pytest.approx(T0)  # burst tolerance: one slot of cap
         paced = a.reserve(2, T0, 5.0)
-        assert paced.at == pytest.approx(T0 + 1)  # then 2/s
+        assert paced.at == pytest.approx(T0 + W / 1000)  # then 2 a slot
         assert not harness.limiter("b", 50, 1000).reserve(3, T0).granted  # capacity 5 is full
-        late = T0 + 1 + CAPS_GRACE_SECONDS + 1  # the heartbeat stopped: guaranteed rates, configured quota
-        assert harness.limiter("b", 50, 1000).reserve(40, late).granted
+        # the heartbeat stopped: its caps hold, raised to the guaranteed rate; its capacity holds
+        late = T0 + 1 + CAPS_GRACE_SECONDS + 1
+        big = harness.limiter("b", 50, 1000).reserve(40, late, 2.0)
+        assert big.granted  # larger than the capacity: alone in an empty slot
 
     def test_concurrent_senders_of_several_slices_never_overbook_the_account(
         self, harness: LimiterHarness
@@ -363,9 +381,9 @@ class LimiterBehaviour:
             limiter, rng = harness.limiter(f"s{i % 3}", 10, capacity), random.Random(i)  # noqa: S311
             for _ in range(calls):
                 recipients, now = rng.randint(1, 5), clock.now()
-                grant = limiter.reserve(recipients, now)
-                if grant.granted:
-                    grants[i].append((to_ms(now), recipients))
+                grant = limiter.reserve(recipients, now, 2.0)
+                if grant.granted and grant.at is not None:
+                    grants[i].append((to_ms(grant.at), recipients))
 
         run_threads(workers, sender)
         granted = sorted(g for per_thread in grants for g in per_thread)
@@ -446,8 +464,10 @@ def test_taking_back_alone_writes_only_the_refund() -> None:
     ledger = Ledger(table.items["ledger"])
     assert sum(n for _, n in ledger.log) == 0
     assert tat_before is not None
-    # 10 recipients at 5/s give 2 s of pace back, down to now at the least
-    assert ledger.number("tat", "a") == pytest.approx(max(tat_before - 2000, T0_MS + 10), abs=1)
+    # each message gives its charge back (5 recipients at 5/s), down to now at the least
+    charged = sum(sum(g.charges.values()) for g in grants)
+    assert charged == 2 * pace_ms(5, 5)
+    assert ledger.number("tat", "a") == pytest.approx(max(tat_before - charged, T0_MS + 10), abs=1)
 
 
 @given(

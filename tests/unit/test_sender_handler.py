@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutError
 
-from functions.common.ledger import read_ledger, to_ms, write_caps
+from functions.common.ledger import SLOT_MS, read_ledger, slot_start, to_ms, write_caps
 from functions.sender.handler import SenderConfig, SenderDeps, handle_batch
 from functions.sender.idempotency import InMemoryIdempotencyStore
 from functions.sender.ports import ClaimStatus, RateLimiter, Reservation
@@ -17,7 +17,7 @@ from tests.support.ledger_table import LedgerTable, in_memory_limiter
 QUEUE_ARN = "arn:aws:sqs:eu-central-1:111111111111:example-at-de-transactional"
 QUEUE_URL = "https://sqs.eu-central-1.amazonaws.com/111111111111/example-at-de-transactional"
 DLQ_URL = "https://sqs.eu-central-1.amazonaws.com/111111111111/example-at-de-dlq"
-T0 = 1_800_000_000.0
+T0 = 1_799_999_999.2  # on the ledger's slot grid (a multiple of SLOT_MS)
 
 
 class FakeClock:
@@ -291,15 +291,14 @@ def test_a_short_wait_for_room_sleeps_then_sends() -> None:
     h = Harness(rate=10)
     assert h.run(message("a", recipients=10), message("b", recipients=5)) == []
     first, second = h.ses.sent_at
-    assert second - first == pytest.approx(1.025, abs=0.002)  # a second plus the ledger's jitter guard
+    assert second - first == pytest.approx(SLOT_MS / 1000, abs=0.002)  # the next slot: a second and the guard
 
 
 def test_no_budget_within_the_wait_limit_hands_the_message_back_unclaimed() -> None:
-    h = Harness(rate=10, max_wait_seconds=0.5)
+    h = Harness(rate=10, max_wait_seconds=1.5)
     assert h.run(message("a", recipients=10), message("b", recipients=5)) == ["m1"]
-    assert (
-        h.sqs.visibility[0]["VisibilityTimeout"] == 2
-    )  # room in 1.025 s (a second and the jitter guard), rounded up
+    # room for b two slots on (over the wait): back within NO_BUDGET_RETRY_SECONDS
+    assert h.sqs.visibility[0]["VisibilityTimeout"] == 2
     assert h.store.claim("b", h.clock.now(), 60).status is ClaimStatus.NEW
 
 
@@ -322,7 +321,7 @@ def test_the_send_leaves_on_its_slot_measured_after_the_booking_round_trips() ->
     h.limiter = slow
     assert h.run(message("a", recipients=10), message("b", recipients=10)) == []
     first, second = h.ses.sent_at
-    assert second - first == pytest.approx(1.025, abs=0.002)  # not 1.025 + 0.3: the wait starts after booking
+    assert second - first == pytest.approx(SLOT_MS / 1000, abs=0.002)  # one slot apart: not one slot + 0.3
     assert h.sqs.visibility == []  # a slot that passed while it was being written was booked again
 
 
@@ -331,11 +330,12 @@ def test_a_throttled_send_gives_its_pace_back_and_holds_the_slice_briefly() -> N
     h.limiter = in_memory_limiter(1, account_rate=100)  # 10 recipients are 10 s of this slice's pace
     assert h.run(message("a", recipients=10)) == ["m0"]
     now = h.clock.now()
-    held = h.limiter.reserve(1, now, 0.0)
-    assert (held.granted, held.wait_seconds) == (False, pytest.approx(0.25))  # a brief hold after a 429
     pace = read_ledger(h.limiter.client, "state").number("tat", "at-de")
     assert pace is not None
-    assert pace <= to_ms(now)  # and no 10-s debt for a send SES refused
+    assert pace <= to_ms(now)  # no 10-s debt for a send SES refused
+    held = h.limiter.reserve(1, now, 5.0)
+    assert held.at is not None and held.at >= now + 0.25  # and a brief hold after the 429
+    assert held.at == pytest.approx(slot_start(to_ms(now + 0.25)) / 1000)
 
 
 def test_a_retry_on_the_last_receive_before_redrive_is_re_enqueued_instead() -> None:
