@@ -313,7 +313,7 @@ def book_many(
     default_capacity: float,
 ) -> tuple[list[Booking], dict[str, Any]]:
     """:func:`book` for a sender's messages in order, each at least ``spacing_ms`` after the one
-    before (the sender sends them one after another); stops at the first refusal. Returns the
+    before (the sender sends them one after another); a refusal does not stop the rest. Returns the
     bookings and the attributes to SET for all of them: one conditional write books a whole SQS
     batch, so senders contend for the item a batch at a time, not a message at a time."""
     bookings: list[Booking] = []
@@ -326,7 +326,7 @@ def book_many(
         )  # fmt: skip
         bookings.append(booking)
         if not booking.granted or booking.updates is None:
-            break
+            continue  # the rest may still fit: one large message must not hold back the batch
         updates |= booking.updates
         current = Ledger({**current.item, **booking.updates})
         after = booking.at_ms + spacing_ms
