@@ -64,7 +64,7 @@ def the_deadlock_world(seed: int = 19, outage: tuple[int, int] | None = None) ->
 
 def test_large_messages_no_longer_stop_the_account() -> None:
     outcome = run(the_deadlock_world())
-    assert sum(outcome.backlog[n][40] for n in outcome.world.names) > 2000  # mail waits all along
+    assert sum(outcome.backlog[n][40] for n in outcome.world.names) > 1000  # mail waits all along
     assert outcome.over_quota_windows() == []
     assert quiet_seconds_with_backlog(outcome, horizon=2) == []  # a send at least every window
     assert all(any(cap > 0 for cap in caps.values()) for caps in outcome.caps)
