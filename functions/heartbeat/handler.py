@@ -16,8 +16,8 @@ A Step Functions Express loop invokes :func:`lambda_handler` at each whole secon
 
 The caps decide only how the account's rate is shared; the ledger keeps every second within the
 quota by itself. So a late, skipped or failed tick is never a safety problem: the caps in force
-stay so until the next ones land (for ``CAPS_GRACE_SECONDS`` past ``caps_until``), then each
-slice books at its guaranteed rate until the heartbeat is back.
+stay so until the next ones land; once they are more than ``CAPS_GRACE_SECONDS`` past
+``caps_until`` each is raised to at least its slice's guaranteed rate.
 
 It never changes Lambda or event-source concurrency: Lambda's control plane allows 15 requests/s
 per account, and the ledger already bounds what the senders send.
@@ -153,7 +153,7 @@ def tick(deps: HeartbeatDeps, config: HeartbeatConfig, now: float) -> dict[str, 
     try:
         ledger = read_ledger(deps.dynamodb, config.state_table)
         messages = {sc.name: queued_messages(deps.sqs, sc.queue_urls) for sc in config.slices}
-    except Exception as exc:  # the caps in force stay so (then the guaranteed rates): safe either way
+    except Exception as exc:  # the caps in force stay so: safe either way
         log("heartbeat_skipped", level="ERROR", reason="read failed", error=repr(exc))
         return {"skipped": True, "reason": "read failed", "error": repr(exc)}
     paused = [sc.name for sc in config.slices if ledger.paused_until(sc.name, now) is not None]

@@ -26,7 +26,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from functions.common.ledger import LEDGER_PK, decode_log, write_caps
+from functions.common.ledger import LEDGER_PK, SLOT_MS, decode_log, write_caps
 from functions.sender.idempotency import (
     LEASE_EXPIRED,
     DynamoDbIdempotencyStore,
@@ -161,28 +161,29 @@ class TestDynamoDbIdempotencyStore(IdempotencyBehaviour):
 
 def test_the_ledger_holds_a_compact_pruned_log_the_paces_a_version_and_a_ttl(client: Any, table: str) -> None:
     limiter = limiter_on(client, table, "a", 1000)
-    for dt in (0.0, 0.012, 0.5, 3.2, 3.25):
-        assert limiter.reserve(2, T0 + dt).granted
+    slot = SLOT_MS / 1000
+    for k in (0, 1, 2, 5, 6):  # at slots: each is granted at once
+        assert limiter.reserve(2, T0 + k * slot).granted
     item = raw_item(client, LEDGER_PK, table)
-    # +0 and +12 pruned at +3.25: the horizon marker (recipients 0) sits a window and SKEW_MS back
+    # slots 0-2 pruned at slot 6: the horizon marker (recipients 0) sits a slot and SKEW_MS back
     log = decode_log(item["log"]["S"])
-    assert log[0] == (T0_MS + 3250 - 1025 - 1000, 0)
-    assert log[1:] == ((T0_MS + 3200, 2), (T0_MS + 3250, 2))
+    assert log[0] == (T0_MS + 6 * SLOT_MS - SLOT_MS - 1000, 0)
+    assert log[1:] == ((T0_MS + 5 * SLOT_MS, 2), (T0_MS + 6 * SLOT_MS, 2))
     assert item["version"] == {"N": "5"}
-    assert item["expires_at"] == {"N": str(math.ceil(T0 + 3.25) + 86400)}
+    assert item["expires_at"] == {"N": str(math.ceil(T0 + 6 * slot) + 86400)}
     assert set(item) == {"pk", "log", "version", "expires_at", "tat:a", "pace_cap:a", "mean:a"}
 
 
 def test_bookings_and_pauses_never_touch_the_heartbeats_attributes(client: Any, table: str) -> None:
     write_caps(client, table, {"a": 2}, capacity=7, until=T0 + 60)  # the heartbeat creates the item first
     limiter = limiter_on(client, table, "a", 2, account_rate=100)
-    assert all(limiter.reserve(1, T0 + i * 0.01).granted for i in range(7))  # the heartbeat's capacity 7
-    assert not limiter.reserve(1, T0 + 0.1).granted
+    assert all(limiter.reserve(1, T0).granted for i in range(7))  # the heartbeat's capacity 7 a slot
+    assert not limiter.reserve(1, T0).granted
     limiter.pause(T0 + 30, "SendingPaused")
     write_caps(client, table, {"a": 9}, capacity=7, until=T0 + 61)  # and keeps writing while senders do
-    assert limiter.reserve(1, T0 + 31).granted
+    assert limiter.reserve(1, T0 + 31, 2.0).granted
     item = raw_item(client, LEDGER_PK, table)
-    assert (item["cap:a"], item["caps_until"]) == ({"N": "9"}, {"N": str(int(T0 + 61))})
+    assert (item["cap:a"], float(item["caps_until"]["N"])) == ({"N": "9"}, pytest.approx(T0 + 61))
     assert item["paused_reason:a"] == {"S": "SendingPaused"}
 
 
@@ -198,19 +199,19 @@ def test_a_pause_sets_its_own_ttl_and_never_lowers_a_later_pause(client: Any, ta
 
 def test_a_lost_race_is_decided_again_on_the_winners_log(client: Any, table: str) -> None:
     winner = limiter_on(client, table, "b", 100, account_rate=1)
-    racing = Interleave(client, "update_item", lambda: winner.reserve(1, T0 + 0.01))
+    racing = Interleave(client, "update_item", lambda: winner.reserve(1, T0))
     loser = limiter_on(racing, table, "a", 100, account_rate=1)
     refused = loser.reserve(1, T0)  # it read an empty ledger, then the winner wrote first
-    assert (refused.granted, refused.wait_seconds) == (False, pytest.approx(1.035))
+    assert (refused.granted, refused.wait_seconds) == (False, pytest.approx(SLOT_MS / 1000))
     assert loser.conflicts == 1
     assert racing.calls == {"get_item": 1, "update_item": 1}  # the failure returned the item: no re-read
-    assert decode_log(raw_item(client, LEDGER_PK, table)["log"]["S"])[1:] == ((T0_MS + 10, 1),)
+    assert decode_log(raw_item(client, LEDGER_PK, table)["log"]["S"])[1:] == ((T0_MS, 1),)
 
 
 def test_a_lost_race_still_grants_when_there_is_room(client: Any, table: str) -> None:
     winner = limiter_on(client, table, "b", 100, account_rate=2)
     loser = limiter_on(
-        Interleave(client, "update_item", lambda: winner.reserve(1, T0 + 0.01)),
+        Interleave(client, "update_item", lambda: winner.reserve(1, T0)),
         table,
         "a",
         100,
@@ -219,13 +220,13 @@ def test_a_lost_race_still_grants_when_there_is_room(client: Any, table: str) ->
     assert loser.reserve(1, T0).granted
     assert loser.conflicts == 1
     item = raw_item(client, LEDGER_PK, table)
-    assert decode_log(item["log"]["S"])[1:] == ((T0_MS, 1), (T0_MS + 10, 1))
+    assert decode_log(item["log"]["S"])[1:] == ((T0_MS, 2),)  # both in the slot
     assert item["version"] == {"N": "2"}
 
 
 def test_a_pause_landing_between_read_and_write_wins(client: Any, table: str) -> None:
     other = limiter_on(client, table, "a", 5)
-    assert other.reserve(1, T0 - 2).granted  # the item exists with a version
+    assert other.reserve(1, T0 - 2 * SLOT_MS / 1000).granted  # the item exists with a version
     racing = Interleave(client, "update_item", lambda: other.pause(T0 + 10, "SendingPaused"))
     held = limiter_on(racing, table, "a", 5).reserve(1, T0)
     assert (held.granted, held.paused_until) == (False, pytest.approx(T0 + 10))
@@ -266,7 +267,7 @@ def test_no_booking_is_lost_when_eight_senders_of_three_slices_race_for_the_ledg
 
     def sender(i: int) -> None:
         for j in range(20):
-            assert limiters[i].reserve(1, T0 + (j * 8 + i) * 0.003).granted
+            assert limiters[i].reserve(1, T0 + (j * 8 + i) * 0.003, 2.0).granted
 
     run_threads(8, sender)
     log = decode_log(raw_item(client, LEDGER_PK, table)["log"]["S"])

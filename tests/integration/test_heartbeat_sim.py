@@ -25,7 +25,7 @@ from tests.support.ledger_table import LedgerTable
 from tests.support.scenarios import arrival, heavy_tail_recipients, valid_message
 from tests.support.ses_model import SesModel
 from tests.support.sqs_model import EventSourceMapping, Invocation, Queue, SqsModel
-from tests.support.virtual_time import VirtualClock
+from tests.support.virtual_time import VirtualClock, VirtualSends
 
 QUOTA = 100.0
 GUARANTEED = {"a": 30.0, "b": 15.0, "c": 10.0}
@@ -130,7 +130,9 @@ def run_sim(*, scale: float = 1.0, outage: tuple[float, float] = (100, 160), see
             event: dict[str, Any], inv: Invocation, lim: DynamoDbLimiter = limiters[name],
             st: InMemoryIdempotencyStore = store, cfg: SenderConfig = config,
         ) -> Any:  # fmt: skip
-            deps = SenderDeps(ses=ses, sqs=sqs, limiter=lim, store=st, clock=clock)
+            deps = SenderDeps(
+                ses=ses, sqs=sqs, limiter=lim, store=st, clock=clock, send_concurrently=VirtualSends(clock)
+            )
             return handle_batch(event, deps, cfg, remaining_seconds=inv.remaining_seconds)
 
         for lane in LANES:  # as deployed: each lane's mapping runs sender_max_concurrency

@@ -157,6 +157,6 @@ def test_the_runbooks_resume_command_lifts_the_breakers_pause(dynamodb: Any) -> 
     )
     assert (
         DynamoDbLimiter(dynamodb, TABLE, "at-de", rate_per_second=10, account_rate_per_second=10)
-        .reserve(1, NOW + 60)
+        .reserve(1, NOW + 60, 2.0)
         .granted
     )

@@ -24,7 +24,7 @@ from functions.sender.idempotency import InMemoryIdempotencyStore
 from tests.support.ledger_table import in_memory_limiter
 from tests.support.ses_model import SesModel
 from tests.support.sqs_model import CrashingSes, CrashPlan, EventSourceMapping, Invocation, Queue, SqsModel
-from tests.support.virtual_time import VirtualClock
+from tests.support.virtual_time import VirtualClock, VirtualSends
 
 LANES = ("transactional", "bulk")
 
@@ -153,7 +153,10 @@ class SenderFleet:
     # -- running -----------------------------------------------------------------------------------
     def _invoke(self, event: dict[str, Any], invocation: Invocation) -> Mapping[str, Any]:
         ses = CrashingSes(self.ses, invocation) if invocation.crash_after_sends else self.ses
-        deps = SenderDeps(ses=ses, sqs=self.sqs, limiter=self.limiter, store=self.store, clock=self.clock)
+        deps = SenderDeps(
+            ses=ses, sqs=self.sqs, limiter=self.limiter, store=self.store, clock=self.clock,
+            send_concurrently=VirtualSends(self.clock),  # as the Lambda: a batch's sends at once
+        )  # fmt: skip
         return handle_batch(event, deps, self.config, remaining_seconds=invocation.remaining_seconds)
 
     def add(self, arrivals: Iterable[Arrival]) -> None:

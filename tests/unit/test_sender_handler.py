@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutError
 
 from functions.common.ledger import SLOT_MS, read_ledger, slot_start, to_ms, write_caps
-from functions.sender.handler import SenderConfig, SenderDeps, handle_batch
+from functions.sender.handler import SenderConfig, SenderDeps, ThreadedSends, handle_batch
 from functions.sender.idempotency import InMemoryIdempotencyStore
 from functions.sender.ports import ClaimStatus, RateLimiter, Reservation
 from tests.support.ledger_table import LedgerTable, in_memory_limiter
@@ -446,3 +447,47 @@ def test_a_batch_is_booked_in_the_ledger_with_one_write() -> None:
     assert h.run(*(message(f"k{i}", recipients=3) for i in range(10))) == []
     assert len(h.ses.calls) == 10
     assert table.writes == 1
+
+
+class SlowClaims(InMemoryIdempotencyStore):
+    """An idempotency store whose first ``slow`` claims take ``seconds`` of the clock."""
+
+    def __init__(self, clock: FakeClock, seconds: float, slow: int = 1) -> None:
+        super().__init__()
+        self.clock, self.seconds, self.slow = clock, seconds, slow
+
+    def claim(self, key: str, now: float, lease_seconds: float) -> Any:
+        claim = super().claim(key, now, lease_seconds)
+        if self.slow > 0:
+            self.slow -= 1
+            self.clock.sleep(self.seconds)
+        return claim
+
+
+def test_a_slot_missed_behind_a_slow_claim_is_swapped_for_the_next_and_freed() -> None:
+    h = Harness(rate=10)
+    table = LedgerTable()
+    h.limiter = in_memory_limiter(10, table=table)
+    h.store = SlowClaims(h.clock, seconds=1.5)  # the claim comes back after its slot has passed
+    assert h.run(message("a", recipients=10)) == []
+    assert len(h.ses.calls) == 1  # sent once, on a later slot, still holding its claim
+    (sent_at,) = h.ses.sent_at
+    assert sent_at == pytest.approx(slot_start(to_ms(sent_at)) / 1000)  # on a slot
+    log = read_ledger(table, "state").log
+    assert [n for _, n in log if n > 0] == [10]  # the missed slot was freed in the same write
+    assert h.store.claim("a", h.clock.now(), 60).status is ClaimStatus.SENT
+
+
+def test_threaded_sends_run_a_batchs_sends_at_once_and_answer_in_order() -> None:
+    # each task waits for all the others: only sends that run at once can pass the barrier (a
+    # barrier with a timeout fails rather than hangs)
+    barrier = threading.Barrier(10, timeout=30)
+
+    def task(i: int) -> Any:
+        def run() -> Any:
+            barrier.wait()
+            return i
+
+        return run
+
+    assert ThreadedSends()([task(i) for i in range(10)]) == list(range(10))
