@@ -43,7 +43,8 @@ Item (pk ``ledger`` in the account-region's state table): ``log`` (see :func:`en
 ``version`` (optimistic concurrency for the senders' writes), ``expires_at`` (TTL), the
 heartbeat's ``capacity`` / ``caps_until`` / ``cap:<slice>``, and per slice the senders'
 ``tat:<slice>`` (epoch ms), ``pace_cap:<slice>`` (the cap ``tat`` was charged at),
-``held_until:<slice>`` (a short hold after a 429) and ``mean:<slice>`` (recipients per message, a moving average the
+``held_until:<slice>`` (a short hold after a 429) and ``mean:<slice>`` (recipients per message,
+a moving average the
 heartbeat turns queue depth into recipients with), and ``paused_until:<slice>`` /
 ``paused_reason:<slice>`` (SES SendingPaused, the reputation breaker). Slice names are
 ``[A-Za-z0-9_-]`` (the config's rule), so ``<attribute>:<slice>`` is unambiguous.
@@ -51,8 +52,6 @@ heartbeat turns queue depth into recipients with), and ``paused_until:<slice>`` 
 
 from __future__ import annotations
 
-import bisect
-import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -252,7 +251,7 @@ def book(
     # would overbook it by GUARD_MS/WINDOW_MS: every slice's pace is scaled to what it carries
     # (else bookings drift later and later, and the slices that book furthest ahead win).
     cap = ledger.cap(slice_name, rate_per_second, now) * WINDOW_MS / window
-    tat, _ = _pace(ledger, slice_name, "tat", "pace_cap", cap, now_ms)
+    tat, _ = _pace(ledger, slice_name, "tat", rate_name="pace_cap", rate=cap, now_ms=now_ms)
     paces = {attr("tat", slice_name): (tat, cap)}
     capacity = ledger.capacity(default_capacity)
     held_until = ledger.number("held_until", slice_name)  # a short back-off after a 429
@@ -306,7 +305,9 @@ def book(
     return Booking(True, at_ms=at, wait_ms=at - now_ms, charges=charges, updates=updates)
 
 
-def _pace(ledger: Ledger, slice_name: str, name: str, rate_name: str, rate: float, now_ms: int) -> tuple[float | None, float]:
+def _pace(
+    ledger: Ledger, slice_name: str, name: str, *, rate_name: str, rate: float, now_ms: int
+) -> tuple[float | None, float]:
     """A pace's theoretical arrival time (epoch ms) at ``rate``, and the rate. What it still owes
     was counted in time at the rate it was charged at: a new rate (the next tick) rescales it."""
     tat, charged_at = ledger.number(name, slice_name), ledger.number(rate_name, slice_name)
@@ -323,20 +324,19 @@ def book_many(
     now_ms: int,
     earliest_ms: int,
     max_wait_ms: int,
-    spacing_ms: int,
     rate_per_second: float,
     default_capacity: float,
 ) -> tuple[list[Booking], dict[str, Any]]:
-    """:func:`book` for a sender's messages in order, each at least ``spacing_ms`` after the one
-    before (the sender sends them one after another); a refusal does not stop the rest. Returns the
+    """:func:`book` for a sender's messages in order (they are sent at once, each at its slot); a
+    refusal does not stop the rest. Returns the
     bookings and the attributes to SET for all of them: one conditional write books a whole SQS
     batch, so senders contend for the item a batch at a time, not a message at a time."""
     bookings: list[Booking] = []
     updates: dict[str, Any] = {}
-    current, after = ledger, earliest_ms
+    current = ledger
     for recipients in sizes:
         booking = book(
-            current, slice_name, recipients, now_ms=now_ms, earliest_ms=after, max_wait_ms=max_wait_ms,
+            current, slice_name, recipients, now_ms=now_ms, earliest_ms=earliest_ms, max_wait_ms=max_wait_ms,
             rate_per_second=rate_per_second, default_capacity=default_capacity,
         )  # fmt: skip
         bookings.append(booking)
@@ -344,7 +344,6 @@ def book_many(
             continue  # the rest may still fit: one large message must not hold back the batch
         updates |= booking.updates
         current = Ledger({**current.item, **booking.updates})
-        after = booking.at_ms + spacing_ms
     return bookings, updates
 
 
@@ -366,7 +365,9 @@ def give_back(
     return updates
 
 
-def unbook(ledger: Ledger, returned: Sequence[tuple[Entry, Mapping[str, int]]], *, now_ms: int) -> dict[str, Any]:
+def unbook(
+    ledger: Ledger, returned: Sequence[tuple[Entry, Mapping[str, int]]], *, now_ms: int
+) -> dict[str, Any]:
     """The attributes to SET to take back bookings whose sends never left (the slot passed before
     the sender could send: nothing reached SES): each ``((at_ms, recipients), charges)`` leaves
     the log, and the paces it moved give their time back. Unlike :func:`give_back` (SES may have

@@ -20,6 +20,7 @@ benchmark run this code unchanged in virtual time.
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import math
 import os
@@ -93,8 +94,8 @@ class Lead:
     met, and a missed slot costs its recipients' room in the account's ledger until taken back."""
 
     def __init__(
-        self, initial_seconds: float = 0.05, floor: float = 0.002, ceiling: float = 0.5, deviations: float = 4,
-        recent: int = 32,
+        self, initial_seconds: float = 0.05, floor: float = 0.002, ceiling: float = 0.5,
+        deviations: float = 4, recent: int = 32,
     ) -> None:  # fmt: skip
         self.mean, self.deviation = initial_seconds, initial_seconds / 2
         self.floor, self.ceiling, self.deviations = floor, ceiling, deviations
@@ -267,7 +268,7 @@ def _guarded(job: _Record, step: Callable[[], Any]) -> Any:
         return job.retry(_backoff(job, job.config), "SENDER_ERROR")
 
 
-def _send_claimed(
+def _send_claimed(  # noqa: PLR0912 - one loop over a batch's rounds of booking and sending
     deps: SenderDeps,
     config: SenderConfig,
     claimed: list[tuple[_Record, EmailMessage]],
@@ -304,8 +305,8 @@ def _send_claimed(
                 outcomes[index[id(job)]] = job.retry(_backoff(job, config), "SENDER_ERROR")
             return _in_order(outcomes, claimed)
         deps.lead.observe(clock.now() - now)
-        tasks = [
-            lambda j=job, m=message, g=grant: _guarded(j, lambda: j.send_on(m, g, deadline))
+        tasks: list[Task] = [
+            functools.partial(_guarded, job, functools.partial(job.send_on, message, grant, deadline))
             for (job, message), grant in zip(pending, grants, strict=True)
         ]
         results = deps.send_concurrently(tasks) if deps.send_concurrently else [task() for task in tasks]
@@ -422,7 +423,9 @@ class _Record:
             return Outcome.DEAD_LETTERED
         return None
 
-    def send_on(self, message: EmailMessage, grant: Reservation, deadline: float) -> Outcome | None:  # noqa: PLR0911 - one per case
+    def send_on(  # noqa: PLR0911, PLR0912 - one return per case
+        self, message: EmailMessage, grant: Reservation, deadline: float
+    ) -> Outcome | None:
         """Claim and send a message on the slot booked for it; ``None`` when it has no slot (not
         granted yet, or no slot within ``deadline``): it is booked again with the rest. A slot
         missed (the claim took longer than planned) is swapped at once for the next free one in

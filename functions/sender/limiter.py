@@ -133,7 +133,7 @@ class DynamoDbLimiter:
 
     def reserve_many(
         self, sizes: Sequence[int], now: float, max_wait_seconds: float = 0.0, *,
-        earliest: float | None = None, spacing_seconds: float = 0.0, returning: Sequence[Reservation] = (),
+        earliest: float | None = None, returning: Sequence[Reservation] = (),
     ) -> list[Reservation]:  # fmt: skip
         """Book several messages in order with one write (see
         :func:`functions.common.ledger.book_many`); one answer per message, the refused ones last.
@@ -154,7 +154,6 @@ class DynamoDbLimiter:
                 base, self.slice_name, sizes if paused_until is None else [], now_ms=now_ms,
                 earliest_ms=max(now_ms, to_ms(earliest if earliest is not None else now)),
                 max_wait_ms=max(0, math.floor(max_wait_seconds * 1000)),
-                spacing_ms=round(spacing_seconds * 1000),
                 rate_per_second=self.rate_per_second, default_capacity=self.account_rate_per_second,
             )  # fmt: skip
             updates = refunds | updates

@@ -53,10 +53,10 @@ class RateLimiter(Protocol):
         max_wait_seconds: float = 0.0,
         *,
         earliest: float | None = None,
-        spacing_seconds: float = 0.0,
+        returning: Sequence[Reservation] = (),
     ) -> list[Reservation]:
-        """Book several messages in order, each ``spacing_seconds`` after the one before; one answer
-        per message (a prefix granted)."""
+        """Book several messages in order, each in the first slot with room (one answer per
+        message); take back ``returning`` (granted slots that passed unsent) in the same write."""
 
     def release(self, reservation: Reservation, now: float, *, throttled: bool = False) -> None:
         """Give back the pace a granted reservation took: SES did not accept the send

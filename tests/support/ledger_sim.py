@@ -120,7 +120,9 @@ def run(world: World) -> Outcome:  # noqa: PLR0912 - one event loop, kept in one
         slices=tuple(SliceConfig(n, g, (n,)) for n, g in zip(names, world.guaranteed, strict=True)),
         headroom=world.headroom,
     )
-    depth = lambda n: len(queued[n]) + len(returning[n]) + sum(len(b) for (s, _), b in batches.items() if s == n)  # noqa: E731
+    depth = lambda n: (  # noqa: E731
+        len(queued[n]) + len(returning[n]) + sum(len(b) for (s, _), b in batches.items() if s == n)
+    )
     deps = HeartbeatDeps(
         ses=_Quota(world.quota), sqs=_Queues(depth), dynamodb=table, clock=None, quota=QuotaCache()
     )  # type: ignore[arg-type]
@@ -152,7 +154,9 @@ def run(world: World) -> Outcome:  # noqa: PLR0912 - one event loop, kept in one
             elif kind == "books":
                 for n in names:
                     waiting = sum(queued[n]) + sum(r for _, r in returning[n])
-                    outcome.backlog[n].append(waiting + sum(sum(b) for (s, _), b in batches.items() if s == n))
+                    outcome.backlog[n].append(
+                        waiting + sum(sum(b) for (s, _), b in batches.items() if s == n)
+                    )
             elif kind == "send":  # a booked slot has come: SES counts it now
                 name, recipients = data
                 outcome.sends.append((now, recipients, name))
@@ -161,7 +165,9 @@ def run(world: World) -> Outcome:  # noqa: PLR0912 - one event loop, kept in one
                 key = (name, sender)
                 if key not in batches:  # take the next batch, as the event source mapping hands it
                     if not queued[name]:
-                        heapq.heappush(events, (now + POLL_SECONDS, next(seq), "sender", (name, sender, None)))
+                        heapq.heappush(
+                            events, (now + POLL_SECONDS, next(seq), "sender", (name, sender, None))
+                        )
                         continue
                     take = min(world.batch, len(queued[name]))
                     batches[key] = [queued[name].popleft() for _ in range(take)]

@@ -378,6 +378,9 @@ class CrashingSes:
         self._invocation = invocation
 
     def send_email(self, **kwargs: Any) -> dict[str, Any]:
+        crash_at = self._invocation.crash_after_sends
+        if crash_at is not None and self._invocation.sends >= crash_at:  # the sandbox is gone: its
+            raise SenderCrash(f"invocation {self._invocation.number} is dead")  # other threads too
         result: dict[str, Any] = self._ses.send_email(**kwargs)
         self._invocation.sends += 1
         if self._invocation.crash_after_sends == self._invocation.sends:

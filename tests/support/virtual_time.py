@@ -331,10 +331,15 @@ class VirtualSends:
     def __call__(self, tasks: Any) -> list[Any]:
         results: list[Any] = [None] * len(tasks)
         done = [0]
+        raised: list[BaseException] = []
 
         def one(i: int, task: Callable[[], Any]) -> None:
             try:
                 results[i] = task()
+            except ClockStopped:
+                raise
+            except BaseException as exc:
+                raised.append(exc)
             finally:
                 done[0] += 1
                 self.clock.notify()
@@ -342,4 +347,6 @@ class VirtualSends:
         for i, task in enumerate(tasks):
             self.clock.spawn(one, i, task, name=f"send-{i}")
         self.clock.wait_for(lambda: done[0] == len(tasks))
+        if raised:
+            raise raised[0]
         return results

@@ -45,7 +45,7 @@ class IdempotencyBehaviour:
         assert store.claim("k", T0, LEASE) == Claim(ClaimStatus.NEW)
         record = self.record(store, "k")
         assert (record.state, record.attempts) == (SENDING, 1)
-        assert record.lease_until == pytest.approx(T0 + LEASE)
+        assert record.lease_until == pytest.approx(T0 + LEASE, abs=1e-3)
         assert record.expires_at == math.ceil(T0) + DEFAULT_TTL_SECONDS
 
     def test_a_live_lease_answers_in_progress(self, store: InspectableStore) -> None:
@@ -69,7 +69,7 @@ class IdempotencyBehaviour:
         assert store.claim("k", T0 + 2, LEASE) == Claim(ClaimStatus.SENT, ses_message_id="ses-1")
         record = self.record(store, "k")
         assert (record.state, record.ses_message_id, record.lease_until) == (SENT, "ses-1", None)
-        assert record.sent_at == pytest.approx(T0 + 1)
+        assert record.sent_at == pytest.approx(T0 + 1, abs=1e-3)
         assert record.expires_at == math.ceil(T0 + 1) + DEFAULT_TTL_SECONDS
 
     def test_a_sent_key_answers_sent_even_after_its_lease(self, store: InspectableStore) -> None:
@@ -114,7 +114,7 @@ class IdempotencyBehaviour:
         assert store.claim("k", T0 + 5, LEASE) == Claim(ClaimStatus.NEW)
         record = self.record(store, "k")
         assert (record.state, record.attempts) == (SENDING, 2)
-        assert record.lease_until == pytest.approx(T0 + 5 + LEASE)
+        assert record.lease_until == pytest.approx(T0 + 5 + LEASE, abs=1e-3)
         assert record.expires_at == math.ceil(T0 + 5) + DEFAULT_TTL_SECONDS
         assert store.claim("k", T0 + 6, LEASE).status is ClaimStatus.IN_PROGRESS
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from functions.common.warmup_counter import InMemoryWarmupCounter
 from functions.common.ledger import slot_start, to_ms
+from functions.common.warmup_counter import InMemoryWarmupCounter
 from functions.sender.handler import SenderDeps, handle_batch
 from functions.sender.routing import WarmupRouter
 from functions.warmup_controller.handler import ControllerConfig, ControllerDeps, run
