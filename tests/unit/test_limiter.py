@@ -22,6 +22,7 @@ from functions.common.ledger import (
     CAPS_GRACE_SECONDS,
     GUARD_MS,
     SKEW_MS,
+    SLOT_MS,
     TAU_MS,
     WINDOW_MS,
     Booking,
@@ -39,7 +40,7 @@ from functions.sender.ports import RateLimiter
 from tests.support.ledger_table import LedgerTable
 from tests.support.threads import run_threads
 
-T0_MS = 1_699_999_999_360  # on the ledger's slot grid (a multiple of SLOT_MS)
+T0_MS = 1_700_000_000_000 // SLOT_MS * SLOT_MS  # on the ledger's slot grid
 T0 = T0_MS / 1000
 W = WINDOW_MS + GUARD_MS  # the window bookings are judged over
 TABLE = "state"

@@ -18,7 +18,7 @@ from tests.support.ledger_table import LedgerTable, in_memory_limiter
 QUEUE_ARN = "arn:aws:sqs:eu-central-1:111111111111:example-at-de-transactional"
 QUEUE_URL = "https://sqs.eu-central-1.amazonaws.com/111111111111/example-at-de-transactional"
 DLQ_URL = "https://sqs.eu-central-1.amazonaws.com/111111111111/example-at-de-dlq"
-T0 = 1_799_999_999.2  # on the ledger's slot grid (a multiple of SLOT_MS)
+T0 = 1_800_000_000_000 // SLOT_MS * SLOT_MS / 1000  # on the ledger's slot grid
 
 
 class FakeClock:
