@@ -152,9 +152,9 @@ def figures(r: SimResult) -> dict[str, Any]:
                 for k, g in GUARANTEED.items()
                 if min(r.backlog[k][out_lo:out_hi]) >= 5 * g
             },
-            "behaviour": "the caps in force stay so for 5 s past caps_until, then each slice books at "
-            "its guaranteed rate and borrows idle room; the send ledger keeps every second within "
-            "the quota throughout (safety never depends on the heartbeat)",
+            "behaviour": "the caps in force stay so until the next ones land (5 s past caps_until each "
+            "is raised to at least its guaranteed rate), and idle room is borrowed; the send ledger keeps "
+            "every second within the quota throughout (safety never depends on the heartbeat)",
         },
         "handed_back_to_queue": {k: v for k, v in sorted(r.log.events.items()) if k in {"retry", "held"}}
         if r.log
