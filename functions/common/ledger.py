@@ -263,18 +263,20 @@ def book(
         own_start = max(earliest_ms, int(tat) - TAU_MS if tat is not None else earliest_ms)
         at, charged = earliest_fit(entries, own_start, recipients, capacity), attr("tat", slice_name)
     borrowed = False
-    committed = sum(n for t, n in entries if t > now_ms)  # recipients booked ahead of now
-    next_slot = slot_start(earliest_ms)
+    # Room nobody booked, in the next slot (or the one after, when the next holds a message
+    # larger than the capacity): taken beyond the slice's pace without moving it
+    # (work-conserving: caps lag demand by a tick, a large message leaves its slice in debt, the
+    # heartbeat may be away); only while little is booked beyond it (the paces are not using
+    # the slots), so paced bookings, which reach ahead, are never crowded out.
+    idle = earliest_fit(entries, earliest_ms, recipients, capacity)
+    committed = sum(n for t, n in entries if idle is not None and t > idle)
     if (
-        (at is None or at > next_slot)
+        idle is not None
+        and idle <= slot_start(earliest_ms) + SLOT_MS
+        and (at is None or at > idle)
         and (committed == 0 or committed + recipients <= capacity * BORROW_HORIZON_S)
-        and earliest_fit(entries, earliest_ms, recipients, capacity) == next_slot
     ):
-        # Room nobody booked, at the moment the send would leave: taken beyond the slice's pace
-        # without moving it (work-conserving: caps lag demand by a tick, a large message leaves
-        # its slice in debt, the heartbeat may be away). Only room *now*, never a slot ahead, so
-        # paced bookings, which reach ahead, are never crowded out.
-        at, borrowed = next_slot, True
+        at, borrowed = idle, True
     if at is None:  # no cap this tick and no idle room now: ask again at the next tick
         until = ledger.caps_fresh(now) if cap <= 0 else None
         return Booking(
