@@ -291,7 +291,7 @@ def test_a_message_ses_always_refuses_with_5xx_is_retried_never_sent_and_never_l
     producer.send_to_queue(slice_.sqs, url, [message])
 
     dead: list[dict[str, Any]] = []
-    deadline = time.monotonic() + 5  # a held copy comes back after DelaySeconds=1 (real time)
+    deadline = time.monotonic() + 20  # held copies come back after DelaySeconds=1; each try waits for a slot
     while not dead and slice_.ses.refused < 2 * MAX_RECEIVE_COUNT and time.monotonic() < deadline:
         if not slice_.poll_once("transactional"):
             time.sleep(0.05)
