@@ -20,13 +20,19 @@ safety and fairness are separate:
 * **Packing**: why slots and not a sliding calendar. On a sliding calendar a 50-recipient message
   needs a second around it with nearly nothing else in it, and small mail booked first leaves
   those seconds half empty (measured: 0.83 of the quota at best with 1-50-recipient mail). A slot
-  is a bin: the large message takes 50 and small ones fill the rest (0.89-0.90 in the same model;
-  the most a guard of 50 ms leaves is 1000/1050 = 0.95 of the capacity).
+  is a bin: the large message takes 50 and small ones fill the rest.
+* **The guard is paid out of the headroom**: the heartbeat hands out ``capacity`` = quota x
+  headroom recipients/s, so a slot holds ``capacity x SLOT_MS / WINDOW_MS`` of them, but never
+  more than the quota (:meth:`Ledger.slot_capacity`). With headroom 0.95 the ledger carries the
+  full 0.95 of the quota and no window of arrivals sees more than the quota; headroom above
+  ``WINDOW_MS / SLOT_MS`` (0.952) adds nothing. (Until the heartbeat has written the quota a slot
+  holds the configured capacity, which may be the quota itself.)
 * **Fairness, per slice**: a slice books at its *cap* (recipients/s), with one slot of burst
   tolerance (GCRA: a send of ``r`` at ``at`` needs ``at >= tat - TAU_MS`` and moves the slice's
-  theoretical arrival time ``tat`` by ``r / cap`` seconds). Caps are scaled by
-  ``WINDOW_MS / SLOT_MS``: caps that sum to the capacity then sum to what the slots carry, and no
-  slice's bookings drift later than its pace. A message larger than the cap simply moves ``tat``
+  theoretical arrival time ``tat`` by ``r / cap`` seconds). Where the slots carry less than the
+  capacity (the quota bounds them) caps are scaled down to what they carry: caps that sum to the
+  capacity then sum to what the slots carry, and no slice's bookings drift later than its pace.
+  A message larger than the cap simply moves ``tat``
   further: it is scheduled, paid for against the account's capacity, and the slice sends again
   when its average allows. The heartbeat writes the caps by backlog each tick (``cap:<slice>``,
   ``caps_until``); they stay in force until the next ones land, and once they are more than
@@ -41,7 +47,7 @@ room within (recipients already booked) / capacity + one slot.
 
 Item (pk ``ledger`` in the account-region's state table): ``log`` (see :func:`encode_log`),
 ``version`` (optimistic concurrency for the senders' writes), ``expires_at`` (TTL), the
-heartbeat's ``capacity`` / ``caps_until`` / ``cap:<slice>``, and per slice the senders'
+heartbeat's ``capacity`` / ``quota`` / ``caps_until`` / ``cap:<slice>``, and per slice the senders'
 ``tat:<slice>`` (epoch ms), ``pace_cap:<slice>`` (the cap ``tat`` was charged at),
 ``held_until:<slice>`` (a short hold after a 429) and ``mean:<slice>`` (recipients per message,
 a moving average the
@@ -156,6 +162,17 @@ class Ledger:
         written = self.number("capacity")
         return default if written is None else written
 
+    def slot_capacity(self, default: float) -> float:
+        """Recipients one slot holds. Slots come every ``SLOT_MS``, so to hand out the capacity
+        (recipients/s) a slot holds ``capacity x SLOT_MS / WINDOW_MS``, but never more than the
+        SES quota itself (each one-second window of arrivals meets one slot). The guard between
+        slots is then paid for out of the headroom, not on top of it. Before the heartbeat has
+        written the quota the slot holds just the capacity (the default may be the quota)."""
+        capacity, quota = self.capacity(default), self.number("quota")
+        if quota is None:
+            return capacity
+        return min(quota, capacity * SLOT_MS / WINDOW_MS)
+
     def cap(self, slice_name: str, rate_per_second: float, now: float) -> float:
         """The slice's cap in force at ``now``: the heartbeat's last, until the next one lands;
         once that is more than ``CAPS_GRACE_SECONDS`` old (the heartbeat is away), never less
@@ -249,13 +266,17 @@ def book(
     # (its clock lags the others') waits rather than being judged on an incomplete log.
     if horizon is not None and earliest_ms - window < horizon:
         return Booking(False, wait_ms=horizon + window - earliest_ms)
-    # The calendar carries `capacity` per window plus guard, so caps that sum to the capacity
-    # would overbook it by GUARD_MS/WINDOW_MS: every slice's pace is scaled to what it carries
-    # (else bookings drift later and later, and the slices that book furthest ahead win).
-    cap = ledger.cap(slice_name, rate_per_second, now) * WINDOW_MS / window
+    # Caps sum to the capacity per second. Where the slots carry less (a slot holds at most the
+    # quota, or the quota is not known yet) caps that sum to the capacity would overbook them:
+    # every slice's pace is scaled to what they carry (else bookings drift later and later, and
+    # the slices that book furthest ahead win).
+    capacity = ledger.slot_capacity(default_capacity)
+    per_second = ledger.capacity(default_capacity)
+    carried = capacity * WINDOW_MS / window  # recipients/s the slots carry
+    scale = min(1.0, carried / per_second) if per_second > 0 else 1.0
+    cap = ledger.cap(slice_name, rate_per_second, now) * scale
     tat, _ = _pace(ledger, slice_name, "tat", rate_name="pace_cap", rate=cap, now_ms=now_ms)
     paces = {attr("tat", slice_name): (tat, cap)}
-    capacity = ledger.capacity(default_capacity)
     held_until = ledger.number("held_until", slice_name)  # a short back-off after a 429
     earliest_ms = max(earliest_ms, int(held_until or 0))
     at, charged = None, None
@@ -443,13 +464,17 @@ def write_ledger(
 
 def write_caps(
     client: LedgerClient, table: str, caps: Mapping[str, float], *, capacity: float, until: float,
-
+    quota: float | None = None,
 ) -> None:  # fmt: skip
-    """The heartbeat's tick: each slice's cap, the account capacity, and until when the caps hold.
+    """The heartbeat's tick: each slice's cap, the account capacity (recipients/s), until when the
+    caps hold, and the SES quota (how full one slot may be; see :meth:`Ledger.slot_capacity`).
     No ``version`` bump: a sender that decided on the previous caps still books exactly."""
     names = {"#capacity": "capacity", "#until": "caps_until"}
     values = {":capacity": number_value(capacity), ":until": number_value(until)}
     sets = ["#capacity = :capacity", "#until = :until"]
+    if quota is not None:  # the SES quota itself: how full one slot may be (Ledger.slot_capacity)
+        names["#quota"], values[":quota"] = "quota", number_value(quota)
+        sets.append("#quota = :quota")
     for i, (slice_name, cap) in enumerate(sorted(caps.items())):
         names[f"#c{i}"] = attr("cap", slice_name)
         values[f":c{i}"] = number_value(cap)

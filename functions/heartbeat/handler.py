@@ -179,7 +179,7 @@ def tick(deps: HeartbeatDeps, config: HeartbeatConfig, now: float) -> dict[str, 
     if paused:
         result["paused"] = paused
     try:
-        write_caps(deps.dynamodb, config.state_table, caps, capacity=capacity, until=until)
+        write_caps(deps.dynamodb, config.state_table, caps, capacity=capacity, quota=quota, until=until)
     except Exception as exc:
         result["failed"] = repr(exc)
     log("heartbeat_tick", level="WARNING" if "failed" in result else "INFO", **result)

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from functions.common.ledger import LEDGER_PK
+from functions.common.ledger import LEDGER_PK, SLOT_MS, WINDOW_MS, read_ledger
 from functions.heartbeat.handler import HeartbeatConfig, HeartbeatDeps, SliceConfig, tick
 from tests.support.aws import create_state_table
 
@@ -101,6 +101,7 @@ def test_a_tick_writes_only_the_caps_and_never_the_senders_bookings(
     assert item["cap:a"] == {"N": "100"}
     assert item["cap:b"] == {"N": "0"}
     assert (item["capacity"], item["caps_until"]) == ({"N": "100"}, {"N": str(int(T0 + 1))})
+    assert item["quota"] == {"N": "100"}  # how full a slot may be: the SES quota itself
     line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert line["event"] == "heartbeat_tick"
     assert line["caps"]["a"] == pytest.approx(100)
@@ -156,6 +157,9 @@ def test_headroom_limits_the_sum(aws: dict[str, Any]) -> None:
     d, c = deps(aws), config(aws["urls"], headroom=0.9)
     caps = tick(d, c, T0)["caps"]
     assert sum(caps.values()) == pytest.approx(90, abs=0.01)
+    # the ledger hands out 90/s; a slot (one every SLOT_MS) holds its share of that, up to the quota
+    slot = read_ledger(aws["dynamodb"], TABLE).slot_capacity(0)
+    assert slot == pytest.approx(min(100, 90 * SLOT_MS / WINDOW_MS))
 
 
 class Broken:

@@ -113,6 +113,53 @@ def test_the_account_capacity_fills_exactly_then_the_next_slot_is_when_room_appe
     assert third.at_ms == T0_MS + W  # the guard: a window of a second and GUARD_MS
 
 
+def test_with_the_quota_known_a_slot_holds_a_slots_worth_of_the_capacity_never_more_than_the_quota() -> None:
+    # headroom 0.95 of a 60/s quota: 57/s is handed out, so a slot (every SLOT_MS) holds
+    # 57 x SLOT_MS / WINDOW_MS recipients; the guard between slots is paid out of the headroom
+    heartbeat = ledger_of(capacity=57, quota=60)
+    assert heartbeat.slot_capacity(100) == pytest.approx(57 * SLOT_MS / WINDOW_MS)
+    full = [(T0_MS, math.floor(57 * SLOT_MS / WINDOW_MS))]
+    assert booking(ledger_of(full, capacity=57, quota=60), 1, capacity=100).at_ms == T0_MS + W
+    assert booking(ledger_of(full[:0], capacity=57, quota=60), 59, capacity=100).at_ms == T0_MS
+    # headroom 1.0: the slot is bounded by the quota (each window of arrivals meets one slot)
+    assert ledger_of(capacity=60, quota=60).slot_capacity(100) == 60
+    # the quota not written yet (no heartbeat): the slot holds the capacity, as before
+    assert ledger_of(capacity=57).slot_capacity(100) == 57
+    assert Ledger({}).slot_capacity(30) == 30
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    quota=st.integers(min_value=1, max_value=500),
+    headroom=st.floats(min_value=0.05, max_value=1.0),
+    sizes=st.lists(st.integers(min_value=1, max_value=50), min_size=30, max_size=120),
+)
+def test_slots_carry_the_capacity_per_second_and_no_slot_holds_more_than_the_quota(
+    quota: int, headroom: float, sizes: list[int]
+) -> None:
+    capacity = quota * headroom
+    entries: list[Entry] = []
+    paced = 0  # recipients charged to the pace (room borrowed next to now is not)
+    ledger = ledger_of(capacity=capacity, quota=quota)
+    for n in sizes:  # one slice with all the capacity, booking as far ahead as it likes
+        b = booking(ledger, n, rate=capacity, capacity=quota, max_wait_ms=10**9)
+        assert b.granted
+        assert b.updates is not None
+        entries.append((b.at_ms, n))
+        paced += n if b.charges else 0
+        ledger = Ledger({**ledger.item, **b.updates})
+    per_slot: dict[int, int] = {}
+    for t, n in entries:
+        per_slot[t] = per_slot.get(t, 0) + n
+    for t, n in per_slot.items():  # a message larger than the quota only alone
+        assert n <= quota or any(u == t and m == n for u, m in entries)
+    # what the slots carry: the capacity per second, or the quota per slot when that is less;
+    # the pace keeps the slice at that average (one slot of burst, and the last message's debt)
+    carried = min(capacity, quota * WINDOW_MS / SLOT_MS)
+    span_s = (max(per_slot) - T0_MS) / 1000 + SLOT_MS / 1000
+    assert paced <= carried * span_s + carried * TAU_MS / 1000 + max(sizes) + 1e-6
+
+
 def test_a_message_larger_than_the_capacity_goes_alone_into_an_empty_window() -> None:
     ledger = ledger_of([(T0_MS, 1)])
     big = booking(ledger, 50, capacity=14, rate=14)
