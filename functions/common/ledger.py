@@ -37,6 +37,15 @@ safety and fairness are separate:
   when its average allows. The heartbeat writes the caps by backlog each tick (``cap:<slice>``,
   ``caps_until``); they stay in force until the next ones land, and once they are more than
   ``CAPS_GRACE_SECONDS`` old each is raised to at least its slice's guaranteed rate.
+* **Shares of a slot**: paces bound how much each slice books, not which slot it gets, and a
+  slice held back by its pace books far ahead while one that is not books near: first come, the
+  far bookers filled every slot before the near one asked (measured: the slice with the largest
+  guarantee got 2-4 recipients/s below its cap, 14/s of a guaranteed 20 on the wire). So beyond the
+  first two slots a sender can reach, each slice's share of a slot (``slot capacity x cap / sum of
+  caps``, by the heartbeat's caps; ``booked:<slice>`` logs what each slice booked where) is kept
+  for it: others may book only what leaves it free. A slice whose pace cannot reach a slot yet
+  holds nothing there, and a message larger than its slice's share takes any slot with room
+  (first come; its slice pays for it in pace), so no message is starved by the shares.
 * **Work conservation**: room in the next slot that nobody booked is borrowed beyond the pace
   (without moving it) while the account has less than a second of capacity booked ahead: room
   the paces will not claim. Past that the paces share the slots.
@@ -47,13 +56,14 @@ room within (recipients already booked) / capacity + one slot.
 
 Item (pk ``ledger`` in the account-region's state table): ``log`` (see :func:`encode_log`),
 ``version`` (optimistic concurrency for the senders' writes), ``expires_at`` (TTL), the
-heartbeat's ``capacity`` / ``quota`` / ``caps_until`` / ``cap:<slice>``, and per slice the senders'
+heartbeat's ``capacity`` / ``quota`` / ``caps_until`` / ``cap:<slice>`` / ``rate:<slice>`` (the
+guaranteed rate), and per slice the senders' ``booked:<slice>`` (the slice's own part of ``log``),
 ``tat:<slice>`` (epoch ms), ``pace_cap:<slice>`` (the cap ``tat`` was charged at),
 ``held_until:<slice>`` (a short hold after a 429) and ``mean:<slice>`` (recipients per message,
-a moving average the
-heartbeat turns queue depth into recipients with), and ``paused_until:<slice>`` /
-``paused_reason:<slice>`` (SES SendingPaused, the reputation breaker). Slice names are
-``[A-Za-z0-9_-]`` (the config's rule), so ``<attribute>:<slice>`` is unambiguous.
+a moving average the heartbeat turns queue depth into recipients with), and
+``paused_until:<slice>`` / ``paused_reason:<slice>`` (SES SendingPaused, the reputation
+breaker). Slice names are ``[A-Za-z0-9_-]`` (the config's rule), so ``<attribute>:<slice>`` is
+unambiguous.
 """
 
 from __future__ import annotations
@@ -149,6 +159,25 @@ class Ledger:
     def log(self) -> tuple[Entry, ...]:
         return decode_log(str(self.item.get("log", {}).get("S", "")))
 
+    def booked(self, slice_name: str) -> tuple[Entry, ...]:
+        """The slice's own bookings (``booked:<slice>``, same encoding and horizon as ``log``)."""
+        return decode_log(str(self.item.get(attr("booked", slice_name), {}).get("S", "")))
+
+    def shares(self, slot_capacity: float, capacity: float, now: float) -> dict[str, float]:
+        """Each slice's share of a slot, by the caps in force: ``slot_capacity x cap / C`` with
+        ``C`` the larger of the caps' sum and the capacity (recipients/s). Slices with no cap hold
+        none. A stale cap counts as at least the slice's guaranteed rate (``rate:<slice>``, written
+        by the heartbeat), as :meth:`cap` does for the slice itself."""
+        caps: dict[str, float] = {}
+        for key in self.item:
+            if key.startswith("cap:"):
+                name = key[len("cap:") :]
+                rate = self.number("rate", name)
+                caps[name] = self.cap(name, rate if rate is not None else 0.0, now)
+        caps = {name: cap for name, cap in caps.items() if cap > 0}
+        whole = max(sum(caps.values()), capacity)
+        return {name: slot_capacity * cap / whole for name, cap in caps.items()} if whole > 0 else {}
+
     @property
     def version(self) -> float | None:
         return number(dict(self.item), "version")
@@ -211,19 +240,58 @@ def slot_start(at_ms: int) -> int:
     return -(-at_ms // SLOT_MS) * SLOT_MS
 
 
-def earliest_fit(entries: Iterable[Entry], at_ms: int, recipients: int, capacity: float) -> int | None:
-    """The earliest slot ``>= at_ms`` with room for ``recipients`` (its booked recipients plus
-    these within ``capacity``; a message larger than the capacity only into an empty slot), or
-    ``None`` when nothing ever fits (a capacity of zero or less)."""
-    if capacity <= 0:
-        return None
+def _per_slot(entries: Iterable[Entry]) -> dict[int, int]:
     booked: dict[int, int] = {}
     for t, n in entries:
         if n > 0:
             booked[t] = booked.get(t, 0) + n
+    return booked
+
+
+@dataclass(frozen=True)
+class Shares:
+    """What the other slices hold in each slot beyond ``open_until``: their share (by their caps)
+    less what they booked there. ``held(slot)``: recipients the booking slice must leave free."""
+
+    others: Mapping[str, float]
+    own: Mapping[str, Mapping[int, int]]
+    open_until: int
+    paced_from: Mapping[str, int] = field(default_factory=dict)
+    """Per other slice, the first slot its pace lets it book (``tat - TAU_MS``): before that it
+    holds nothing (a slice paying for a large message leaves its share to the others)."""
+
+    def held(self, slot: int) -> int:
+        if slot <= self.open_until:
+            return 0
+        return sum(
+            math.floor(max(0.0, share - self.own[n].get(slot, 0)))
+            for n, share in self.others.items()
+            if slot >= self.paced_from.get(n, 0)
+        )
+
+    def oversize(self, recipients: int, capacity: float) -> bool:
+        """Larger than what the others' full shares leave of a slot: such a message could never
+        fit beside them, so it takes any slot with room (first come) and its slice pays in pace."""
+        return recipients > capacity - sum(math.floor(share) for share in self.others.values())
+
+
+def earliest_fit(
+    entries: Iterable[Entry], at_ms: int, recipients: int, capacity: float, shares: Shares | None = None
+) -> int | None:
+    """The earliest slot ``>= at_ms`` with room for ``recipients`` (its booked recipients plus
+    these within ``capacity``; a message larger than the capacity only into an empty slot), or
+    ``None`` when nothing ever fits (a capacity of zero or less). With ``shares``, room the other
+    slices hold in a slot is not room (unless the message is oversize for the shares)."""
+    if capacity <= 0:
+        return None
+    booked = _per_slot(entries)
+    strict = shares is not None and not shares.oversize(recipients, capacity)
     slot = slot_start(at_ms)
-    while booked.get(slot, 0) > 0 and booked[slot] + recipients > capacity:
-        slot += SLOT_MS  # ends: only finitely many slots hold bookings
+    while (booked.get(slot, 0) > 0 and booked[slot] + recipients > capacity) or (
+        strict and shares is not None and booked.get(slot, 0) + recipients + shares.held(slot) > capacity
+    ):
+        slot += SLOT_MS  # ends: only finitely many slots hold bookings, and an empty slot holds
+        # at most the others' full shares, which leave a non-oversize message room
     return slot
 
 
@@ -282,7 +350,11 @@ def book(
     at, charged = None, None
     if cap > 0:
         own_start = max(earliest_ms, int(tat) - TAU_MS if tat is not None else earliest_ms)
-        at, charged = earliest_fit(entries, own_start, recipients, capacity), attr("tat", slice_name)
+        held = _shares(
+            ledger, slice_name, capacity, per_second, now, open_until=slot_start(earliest_ms) + SLOT_MS
+        )
+        at = earliest_fit(entries, own_start, recipients, capacity, held)
+        charged = attr("tat", slice_name)
     borrowed = False
     # Room nobody booked, in the next slot (or the one after, when the next holds a message
     # larger than the capacity): taken beyond the slice's pace without moving it
@@ -314,8 +386,10 @@ def book(
     new_mean = recipients if mean is None else mean + MEAN_WEIGHT * (recipients - mean)
     pruned_to = max(now_ms - window - SKEW_MS, horizon if horizon is not None else 0)
     log = _merge(entries, [(at, recipients)], pruned_to)
+    own = _merge(sorted(ledger.booked(slice_name)), [(at, recipients)], log[0][0])
     updates: dict[str, Any] = {
         "log": {"S": encode_log(log)},
+        attr("booked", slice_name): {"S": encode_log(own)},
         attr("mean", slice_name): number_value(round(new_mean, 3)),
     }
     for name, charge in charges.items():
@@ -328,6 +402,21 @@ def book(
         )
         updates[attr("pace_cap", slice_name)] = number_value(paces[name][1])
     return Booking(True, at_ms=at, wait_ms=at - now_ms, charges=charges, updates=updates)
+
+
+def _shares(
+    ledger: Ledger, slice_name: str, capacity: float, per_second: float, now: float, *, open_until: int
+) -> Shares | None:
+    """What the other slices hold of each slot beyond ``open_until`` (see :class:`Shares`)."""
+    shares = ledger.shares(capacity, per_second, now)
+    others = {name: share for name, share in shares.items() if name != slice_name}
+    if not others:
+        return None
+    own = {name: _per_slot(ledger.booked(name)) for name in others}
+    paced_from = {
+        name: int(tat) - TAU_MS for name in others if (tat := ledger.number("tat", name)) is not None
+    }
+    return Shares(others, own, open_until, paced_from)
 
 
 def _pace(
@@ -391,8 +480,9 @@ def give_back(
 
 
 def unbook(
-    ledger: Ledger, returned: Sequence[tuple[Entry, Mapping[str, int]]], *, now_ms: int
-) -> dict[str, Any]:
+    ledger: Ledger, returned: Sequence[tuple[Entry, Mapping[str, int]]], *, now_ms: int,
+    slice_name: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """The attributes to SET to take back bookings whose sends never left (the slot passed before
     the sender could send: nothing reached SES): each ``((at_ms, recipients), charges)`` leaves
     the log, and the paces it moved give their time back. Unlike :func:`give_back` (SES may have
@@ -402,13 +492,18 @@ def unbook(
     entries = sorted(ledger.log)
     horizon = entries[0][0] if entries and entries[0][1] == 0 else 0
     merged = dict(entries)
+    own = _per_slot(ledger.booked(slice_name)) if slice_name is not None else {}
     refunds: dict[str, int] = {}
     for (at, recipients), charges in returned:
         if at in merged and at > horizon:
             merged[at] = merged[at] - recipients
+        if at in own:
+            own[at] = own[at] - recipients
         for name, charge in charges.items():
             refunds[name] = refunds.get(name, 0) + charge
     updates: dict[str, Any] = {"log": {"S": encode_log(_merge(list(merged.items()), [], horizon))}}
+    if slice_name is not None:
+        updates[attr("booked", slice_name)] = {"S": encode_log(_merge(list(own.items()), [], horizon))}
     for name, charge in refunds.items():
         before = ledger.number(name)
         updates[name] = number_value(max((before if before is not None else now_ms) - charge, now_ms))
@@ -464,7 +559,7 @@ def write_ledger(
 
 def write_caps(
     client: LedgerClient, table: str, caps: Mapping[str, float], *, capacity: float, until: float,
-    quota: float | None = None,
+    quota: float | None = None, rates: Mapping[str, float] | None = None,
 ) -> None:  # fmt: skip
     """The heartbeat's tick: each slice's cap, the account capacity (recipients/s), until when the
     caps hold, and the SES quota (how full one slot may be; see :meth:`Ledger.slot_capacity`).
@@ -479,6 +574,11 @@ def write_caps(
         names[f"#c{i}"] = attr("cap", slice_name)
         values[f":c{i}"] = number_value(cap)
         sets.append(f"#c{i} = :c{i}")
+    for i, (slice_name, rate) in enumerate(sorted((rates or {}).items())):
+        # each slice's guaranteed rate: what its share is at least once the caps are stale
+        names[f"#r{i}"] = attr("rate", slice_name)
+        values[f":r{i}"] = number_value(rate)
+        sets.append(f"#r{i} = :r{i}")
     client.update_item(
         TableName=table,
         Key={"pk": {"S": LEDGER_PK}},

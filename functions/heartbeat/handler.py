@@ -179,7 +179,10 @@ def tick(deps: HeartbeatDeps, config: HeartbeatConfig, now: float) -> dict[str, 
     if paused:
         result["paused"] = paused
     try:
-        write_caps(deps.dynamodb, config.state_table, caps, capacity=capacity, quota=quota, until=until)
+        write_caps(
+            deps.dynamodb, config.state_table, caps, capacity=capacity, quota=quota, until=until,
+            rates={sc.name: sc.rate_per_second for sc in config.slices},
+        )  # fmt: skip
     except Exception as exc:
         result["failed"] = repr(exc)
     log("heartbeat_tick", level="WARNING" if "failed" in result else "INFO", **result)

@@ -145,7 +145,7 @@ class DynamoDbLimiter:
             ((to_ms(r.at), r.recipients), r.charges) for r in returning if r.granted and r.at is not None
         ]
         for _ in range(self.max_attempts):
-            refunds = unbook(ledger, returned, now_ms=now_ms)
+            refunds = unbook(ledger, returned, now_ms=now_ms, slice_name=self.slice_name)
             paused_until = ledger.paused_until(self.slice_name, now)
             if paused_until is not None and not refunds:
                 return [Reservation(False, paused_until - now, paused_until) for _ in sizes]

@@ -160,6 +160,69 @@ def test_slots_carry_the_capacity_per_second_and_no_slot_holds_more_than_the_quo
     assert paced <= carried * span_s + carried * TAU_MS / 1000 + max(sizes) + 1e-6
 
 
+def heartbeat_ledger(
+    caps: dict[str, float], booked: dict[str, list[Entry]] | None = None, **numbers: float
+) -> Ledger:
+    """A ledger as the heartbeat leaves it (caps in force, capacity 57 of a quota of 60), with
+    each slice's own bookings (``booked:<slice>``) and the account's log their sum."""
+    booked = booked or {}
+    entries = sorted(e for own in booked.values() for e in own)
+    item = dict(ledger_of(entries, capacity=57, quota=60, caps_until=T0 + 60, **numbers).item)
+    item |= {f"cap:{n}": {"N": repr(c)} for n, c in caps.items()}
+    item |= {f"booked:{n}": {"S": encode_log(sorted(own))} for n, own in booked.items()}
+    return Ledger(item)
+
+
+def test_a_slices_share_of_each_slot_is_held_for_it_beyond_the_next_slot() -> None:
+    # gold and silver split 57/s 30 : 27; a slot holds 57 x 1.05 = 59.85, gold's share 31.5.
+    # Silver's pace is 3 slots ahead (it books deep); gold's is at now.
+    caps = {"gold": 30, "silver": 27}
+    deep = T0_MS + 3 * W
+    # (a second of the capacity booked beyond: nothing is borrowed next to now)
+    booked = [(deep, 20), (deep + 3 * W, 57)]
+    silver = heartbeat_ledger(caps, {"silver": booked}, tat__silver=deep + TAU_MS)
+    second = booking(silver, 20, slice_name="silver", rate=27, capacity=57)
+    assert second.at_ms == deep + W  # 40 + gold's 31 held > 59.85: the next slot
+    gold = booking(silver, 30, slice_name="gold", rate=30, capacity=57)
+    assert gold.at_ms == T0_MS  # the first slot: open to all
+    gold_deep = book(
+        silver, "gold", 30, now_ms=T0_MS, earliest_ms=deep - W, max_wait_ms=10_000,
+        rate_per_second=30, default_capacity=57,
+    )  # fmt: skip
+    assert gold_deep.at_ms == deep - W
+    assert gold_deep.updates is not None
+    assert decode_log(gold_deep.updates["booked:gold"]["S"])[1:] == ((deep - W, 30),)
+    assert booking(silver, 20, slice_name="silver", rate=27, capacity=57).updates is not None
+    # the first slot and the next are open to all: a share nobody comes for is not lost
+    near = heartbeat_ledger(caps, {"silver": [(T0_MS, 20)]})
+    assert booking(near, 20, slice_name="silver", rate=27, capacity=57).at_ms == T0_MS
+    # without the heartbeat's caps there are no shares: first come, first served
+    plain = ledger_of(booked, tat__silver=deep + TAU_MS)
+    assert booking(plain, 20, slice_name="silver", rate=27, capacity=57).at_ms == deep
+
+
+def test_a_slice_paying_for_a_large_message_holds_no_share_before_its_pace_allows() -> None:
+    caps = {"gold": 30, "silver": 27}
+    deep = T0_MS + 3 * W
+    paying = heartbeat_ledger(
+        caps, {"silver": [(deep, 20), (deep + 3 * W, 57)]}, tat__silver=deep + TAU_MS, tat__gold=deep + 5 * W
+    )
+    second = booking(paying, 20, slice_name="silver", rate=27, capacity=57)
+    assert second.at_ms == deep  # gold cannot book there yet: its share is the others' to use
+
+
+def test_a_message_larger_than_its_slices_share_is_scheduled_first_come_not_starved() -> None:
+    caps = {"gold": 30, "silver": 22, "bronze": 5}  # bronze's share of a slot: 5.25
+    deep = T0_MS + 3 * W
+    busy = heartbeat_ledger(
+        caps, {"gold": [(deep, 10), (deep + 3 * W, 57)], "silver": [(deep, 5)]}, tat__bronze=deep + TAU_MS
+    )
+    big = booking(busy, 40, slice_name="bronze", rate=5, capacity=57)
+    assert big.at_ms == deep  # 15 + 40 <= 59.85: it fits the slot, whatever the shares hold
+    assert big.updates is not None
+    assert big.updates["tat:bronze"] == {"N": str(deep + TAU_MS + math.ceil(40 * 1000 / 5))}
+
+
 def test_a_message_larger_than_the_capacity_goes_alone_into_an_empty_window() -> None:
     ledger = ledger_of([(T0_MS, 1)])
     big = booking(ledger, 50, capacity=14, rate=14)
@@ -278,13 +341,17 @@ def traffic(draw: st.DrawFn) -> tuple[float, list[float], list[tuple[int, int, i
 
 
 @settings(max_examples=200, deadline=None)
-@given(traffic())
-@example((57.0, [20.0, 10.0, 5.0], [(i % 3, 50, 10, 5000) for i in range(30)]))  # all 50s
+@given(traffic(), st.booleans())
+@example((57.0, [20.0, 10.0, 5.0], [(i % 3, 50, 10, 5000) for i in range(30)]), True)  # all 50s
+@example((57.0, [20.0, 10.0, 5.0], [(i % 3, 50, 10, 5000) for i in range(30)]), False)
 def test_no_window_of_the_account_is_ever_overbooked_and_every_wait_long_enough_is_granted(
-    world: tuple[float, list[float], list[tuple[int, int, int, int]]],
+    world: tuple[float, list[float], list[tuple[int, int, int, int]]], heartbeat: bool
 ) -> None:
     capacity, caps, steps = world
     table = LedgerTable()
+    if heartbeat:  # the caps in force give every slice its share of each slot
+        names = {f"s{i}": cap for i, cap in enumerate(caps)}
+        write_caps(table, TABLE, names, capacity=capacity, until=T0 + 3600, quota=capacity, rates=names)  # type: ignore[arg-type]
     limiters = [
         DynamoDbLimiter(table, TABLE, f"s{i}", cap, account_rate_per_second=capacity)
         for i, cap in enumerate(caps)
@@ -509,6 +576,7 @@ def test_a_missed_slot_is_taken_back_with_the_next_booking_room_and_pace_both() 
     assert again.at == pytest.approx(T0, abs=1e-3)  # the missed slot's room is free again
     log = Ledger(table.items["ledger"]).log
     assert sum(n for _, n in log) == 10  # only the new booking is in the log
+    assert sum(n for _, n in Ledger(table.items["ledger"]).booked("a")) == 10  # and in the slice's own
 
 
 def test_taking_back_alone_writes_only_the_refund() -> None:
