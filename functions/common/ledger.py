@@ -40,12 +40,12 @@ safety and fairness are separate:
 * **Shares of a slot**: paces bound how much each slice books, not which slot it gets, and a
   slice held back by its pace books far ahead while one that is not books near: first come, the
   far bookers filled every slot before the near one asked (measured: the slice with the largest
-  guarantee got 2-4 recipients/s below its cap, 14/s of a guaranteed 20 on the wire). So beyond the
-  first two slots a sender can reach, each slice's share of a slot (``slot capacity x cap / sum of
+  guarantee got 2-4 recipients/s below its cap, 14/s of a guaranteed 20 on the wire). So beyond
+  the first slot a sender can reach, each slice's share of a slot (``slot capacity x cap / sum of
   caps``, by the heartbeat's caps; ``booked:<slice>`` logs what each slice booked where) is kept
-  for it: others may book only what leaves it free. A slice whose pace cannot reach a slot yet
-  holds nothing there, and a message larger than its slice's share takes any slot with room
-  (first come; its slice pays for it in pace), so no message is starved by the shares.
+  for it: others may book, or borrow, only what leaves it free. A slice whose pace cannot reach
+  a slot yet holds nothing there, and a message larger than its slice's share takes any slot with
+  room (first come; its slice pays for it in pace), so no message is starved by the shares.
 * **Work conservation**: room in the next slot that nobody booked is borrowed beyond the pace
   (without moving it) while the account has less than a second of capacity booked ahead: room
   the paces will not claim. Past that the paces share the slots.
@@ -348,11 +348,9 @@ def book(
     held_until = ledger.number("held_until", slice_name)  # a short back-off after a 429
     earliest_ms = max(earliest_ms, int(held_until or 0))
     at, charged = None, None
+    held = _shares(ledger, slice_name, capacity, per_second, now, open_until=slot_start(earliest_ms))
     if cap > 0:
         own_start = max(earliest_ms, int(tat) - TAU_MS if tat is not None else earliest_ms)
-        held = _shares(
-            ledger, slice_name, capacity, per_second, now, open_until=slot_start(earliest_ms) + SLOT_MS
-        )
         at = earliest_fit(entries, own_start, recipients, capacity, held)
         charged = attr("tat", slice_name)
     borrowed = False
@@ -361,7 +359,7 @@ def book(
     # (work-conserving: caps lag demand by a tick, a large message leaves its slice in debt, the
     # heartbeat may be away); only while little is booked beyond it (the paces are not using
     # the slots), so paced bookings, which reach ahead, are never crowded out.
-    idle = earliest_fit(entries, earliest_ms, recipients, capacity)
+    idle = earliest_fit(entries, earliest_ms, recipients, capacity, held)
     committed = sum(n for t, n in entries if idle is not None and t > idle)
     if (
         idle is not None

@@ -173,7 +173,7 @@ def heartbeat_ledger(
     return Ledger(item)
 
 
-def test_a_slices_share_of_each_slot_is_held_for_it_beyond_the_next_slot() -> None:
+def test_a_slices_share_of_each_slot_is_held_for_it_beyond_the_first_slot_a_sender_can_reach() -> None:
     # gold and silver split 57/s 30 : 27; a slot holds 57 x 1.05 = 59.85, gold's share 31.5.
     # Silver's pace is 3 slots ahead (it books deep); gold's is at now.
     caps = {"gold": 30, "silver": 27}
@@ -193,9 +193,12 @@ def test_a_slices_share_of_each_slot_is_held_for_it_beyond_the_next_slot() -> No
     assert gold_deep.updates is not None
     assert decode_log(gold_deep.updates["booked:gold"]["S"])[1:] == ((deep - W, 30),)
     assert booking(silver, 20, slice_name="silver", rate=27, capacity=57).updates is not None
-    # the first slot and the next are open to all: a share nobody comes for is not lost
+    # the first slot a sender can reach is open to all: a share nobody came for is not lost
     near = heartbeat_ledger(caps, {"silver": [(T0_MS, 20)]})
     assert booking(near, 20, slice_name="silver", rate=27, capacity=57).at_ms == T0_MS
+    # the one after is not, neither for a booking at the pace nor for idle room borrowed
+    second_slot = heartbeat_ledger(caps, {"silver": [(T0_MS, 59), (T0_MS + W, 20)]})
+    assert booking(second_slot, 20, slice_name="silver", rate=27, capacity=57).at_ms == T0_MS + 2 * W
     # without the heartbeat's caps there are no shares: first come, first served
     plain = ledger_of(booked, tat__silver=deep + TAU_MS)
     assert booking(plain, 20, slice_name="silver", rate=27, capacity=57).at_ms == deep
