@@ -171,7 +171,8 @@ def test_the_ledger_holds_a_compact_pruned_log_the_paces_a_version_and_a_ttl(cli
     assert log[1:] == ((T0_MS + 5 * SLOT_MS, 2), (T0_MS + 6 * SLOT_MS, 2))
     assert item["version"] == {"N": "5"}
     assert item["expires_at"] == {"N": str(math.ceil(T0 + 6 * slot) + 86400)}
-    assert set(item) == {"pk", "log", "version", "expires_at", "tat:a", "pace_cap:a", "mean:a"}
+    assert set(item) == {"pk", "log", "version", "expires_at", "tat:a", "pace_cap:a", "mean:a", "booked:a"}
+    assert decode_log(item["booked:a"]["S"]) == log  # the slice's own bookings: here all of them
 
 
 def test_bookings_and_pauses_never_touch_the_heartbeats_attributes(client: Any, table: str) -> None:
@@ -199,19 +200,19 @@ def test_a_pause_sets_its_own_ttl_and_never_lowers_a_later_pause(client: Any, ta
 
 def test_a_lost_race_is_decided_again_on_the_winners_log(client: Any, table: str) -> None:
     winner = limiter_on(client, table, "b", 100, account_rate=1)
-    racing = Interleave(client, "update_item", lambda: winner.reserve(1, T0))
+    racing = Interleave(client, "put_item", lambda: winner.reserve(1, T0))
     loser = limiter_on(racing, table, "a", 100, account_rate=1)
     refused = loser.reserve(1, T0)  # it read an empty ledger, then the winner wrote first
     assert (refused.granted, refused.wait_seconds) == (False, pytest.approx(SLOT_MS / 1000))
     assert loser.conflicts == 1
-    assert racing.calls == {"get_item": 1, "update_item": 1}  # the failure returned the item: no re-read
+    assert racing.calls == {"get_item": 1, "put_item": 1}  # the failure returned the item: no re-read
     assert decode_log(raw_item(client, LEDGER_PK, table)["log"]["S"])[1:] == ((T0_MS, 1),)
 
 
 def test_a_lost_race_still_grants_when_there_is_room(client: Any, table: str) -> None:
     winner = limiter_on(client, table, "b", 100, account_rate=2)
     loser = limiter_on(
-        Interleave(client, "update_item", lambda: winner.reserve(1, T0)),
+        Interleave(client, "put_item", lambda: winner.reserve(1, T0)),
         table,
         "a",
         100,
@@ -227,7 +228,7 @@ def test_a_lost_race_still_grants_when_there_is_room(client: Any, table: str) ->
 def test_a_pause_landing_between_read_and_write_wins(client: Any, table: str) -> None:
     other = limiter_on(client, table, "a", 5)
     assert other.reserve(1, T0 - 2 * SLOT_MS / 1000).granted  # the item exists with a version
-    racing = Interleave(client, "update_item", lambda: other.pause(T0 + 10, "SendingPaused"))
+    racing = Interleave(client, "put_item", lambda: other.pause(T0 + 10, "SendingPaused"))
     held = limiter_on(racing, table, "a", 5).reserve(1, T0)
     assert (held.granted, held.paused_until) == (False, pytest.approx(T0 + 10, abs=1e-3))
 
@@ -239,9 +240,9 @@ def test_endless_lost_races_end_in_a_short_wait(client: Any, table: str) -> None
         def get_item(self, **kwargs: Any) -> dict[str, Any]:
             return dict(client.get_item(**kwargs))
 
-        def update_item(self, **_: Any) -> dict[str, Any]:
+        def put_item(self, **_: Any) -> dict[str, Any]:
             self.updates += 1
-            raise conditional_failure("UpdateItem")  # and no item: the limiter copes with that too
+            raise conditional_failure("PutItem")  # and no item: the limiter copes with that too
 
     stub = AlwaysLoses()
     limiter = limiter_on(stub, table, "a", 5, max_attempts=3, conflict_wait_seconds=0.03, jitter=lambda: 0.5)
@@ -330,3 +331,17 @@ def test_the_lease_expired_reason_is_stored(client: Any, slice_name: str) -> Non
     store.claim("k", T0 + 60, 60)
     item = raw_item(client, f"msg#{slice_name}#k")
     assert (item["state"], item["reason"]) == ({"S": "AMBIGUOUS"}, {"S": LEASE_EXPIRED})
+
+
+def test_a_sender_that_read_before_a_tick_never_puts_the_old_caps_back(client: Any, table: str) -> None:
+    # a sender writes the whole item it read: the heartbeat's tick in between must make it lose
+    write_caps(client, table, {"a": 2}, capacity=7, until=T0 + 1)
+    ticking = Interleave(
+        client, "put_item", lambda: write_caps(client, table, {"a": 5}, capacity=9, until=T0 + 2)
+    )
+    limiter = limiter_on(ticking, table, "a", 2, account_rate=100)
+    assert limiter.reserve(1, T0).granted
+    assert limiter.conflicts == 1  # the tick bumped the version: decided again on the new item
+    item = raw_item(client, LEDGER_PK, table)
+    assert (item["cap:a"], item["capacity"]) == ({"N": "5"}, {"N": "9"})
+    assert decode_log(item["log"]["S"])[1:] == ((T0_MS, 1),)

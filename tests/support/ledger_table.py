@@ -1,5 +1,5 @@
-"""An in-memory DynamoDB table for the send ledger: the low-level ``get_item`` / ``update_item``
-calls :mod:`functions.common.ledger` makes, with DynamoDB's per-item atomicity (one lock) and
+"""An in-memory DynamoDB table for the send ledger: the low-level ``get_item`` / ``update_item`` /
+``put_item`` calls :mod:`functions.common.ledger` makes, with DynamoDB's per-item atomicity (one lock) and
 its ConditionalCheckFailedException (returning the item, as ReturnValuesOnConditionCheckFailure
 asks). The real ``DynamoDbLimiter`` and heartbeat ``tick`` run over it in the virtual-time
 simulations, where moto would be far too slow; moto covers the same calls in the integration
@@ -51,17 +51,7 @@ class LedgerTable:
             item = self.items.get(pk)
             condition = kwargs.get("ConditionExpression")
             if condition and not self._holds(condition, item or {}, names, values):
-                self.conflicts += 1
-                response: dict[str, Any] = {
-                    "Error": {
-                        "Code": "ConditionalCheckFailedException",
-                        "Message": "The conditional request failed",
-                    },
-                    "ResponseMetadata": {"HTTPStatusCode": 400},
-                }
-                if item is not None and kwargs.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD":
-                    response["Item"] = copy.deepcopy(item)
-                raise ClientError(response, "UpdateItem")
+                self._refuse(item, kwargs, "UpdateItem")
             updated = copy.deepcopy(item) if item is not None else {"pk": {"S": pk}}
             self._apply(kwargs["UpdateExpression"], updated, names, values)
             self.items[pk] = updated
@@ -69,6 +59,29 @@ class LedgerTable:
             if kwargs.get("ReturnValues") == "ALL_NEW":
                 return {"Attributes": copy.deepcopy(updated)}
         return {}
+
+    def put_item(self, **kwargs: Any) -> dict[str, Any]:
+        names = kwargs.get("ExpressionAttributeNames", {})
+        values = kwargs.get("ExpressionAttributeValues", {})
+        pk = kwargs["Item"]["pk"]["S"]
+        with self._lock:
+            item = self.items.get(pk)
+            condition = kwargs.get("ConditionExpression")
+            if condition and not self._holds(condition, item or {}, names, values):
+                self._refuse(item, kwargs, "PutItem")
+            self.items[pk] = copy.deepcopy(kwargs["Item"])
+            self.writes += 1
+        return {}
+
+    def _refuse(self, item: dict[str, Any] | None, kwargs: dict[str, Any], operation: str) -> None:
+        self.conflicts += 1
+        response: dict[str, Any] = {
+            "Error": {"Code": "ConditionalCheckFailedException", "Message": "The conditional request failed"},
+            "ResponseMetadata": {"HTTPStatusCode": 400},
+        }
+        if item is not None and kwargs.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD":
+            response["Item"] = copy.deepcopy(item)
+        raise ClientError(response, operation)
 
     @staticmethod
     def _apply(expression: str, item: dict[str, Any], names: dict[str, str], values: dict[str, Any]) -> None:

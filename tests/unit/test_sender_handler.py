@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutError
 
 from functions.common.ledger import SLOT_MS, read_ledger, slot_start, to_ms, write_caps
-from functions.sender.handler import SenderConfig, SenderDeps, ThreadedSends, handle_batch
+from functions.sender.handler import SenderConfig, SenderDeps, ThreadedSends, handle_batch, warm_connections
 from functions.sender.idempotency import InMemoryIdempotencyStore
 from functions.sender.ports import ClaimStatus, RateLimiter, Reservation
 from tests.support.ledger_table import LedgerTable, in_memory_limiter
@@ -494,3 +497,42 @@ def test_threaded_sends_run_a_batchs_sends_at_once_and_answer_in_order() -> None
         return run
 
     assert ThreadedSends()([task(i) for i in range(10)]) == list(range(10))
+
+
+def test_a_cold_senders_connections_are_opened_before_its_first_send() -> None:
+    # a send on a connection still being opened arrives late; warmed, the sends find them open
+    seen: list[tuple[str, int]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as SES
+
+        def do_GET(self) -> None:  # what SES answers an unsigned request with: an error
+            seen.append((self.path, self.client_address[1]))
+            time.sleep(0.05)  # all warm-ups are in flight at once: each on its own connection
+            body = b'{"message":"Missing Authentication Token"}'
+            self.send_response(403)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        client = boto3.client(
+            "sesv2", endpoint_url=f"http://127.0.0.1:{server.server_address[1]}", region_name="eu-west-1",
+            aws_access_key_id="testing", aws_secret_access_key="testing",
+        )  # fmt: skip
+        assert warm_connections(client, 4) == 4
+        assert [path for path, _ in seen] == ["/"] * 4  # unsigned GET /: no API call
+        assert len({port for _, port in seen}) == 4  # four connections, now in boto3's pool
+        assert warm_connections(client, 2) == 2
+        assert {port for _, port in seen[4:]} <= {port for _, port in seen[:4]}  # reused, not new
+    finally:
+        server.shutdown()
+        server.server_close()
+    # nothing to warm (a stub without an HTTP session): no error, nothing opened
+    assert warm_connections(object(), 4) == 0
