@@ -78,12 +78,20 @@ from functions.common.dynamodb import conditional_check_item, number, number_val
 LEDGER_PK = "ledger"
 
 
-class LedgerClient(Protocol):
-    """The part of boto3's low-level ``dynamodb`` client the ledger calls."""
+class LedgerUpdater(Protocol):
+    """What the heartbeat's and a pause's writes call (attributes SET on the item in place)."""
+
+    def update_item(self, **kwargs: Any) -> dict[str, Any]: ...
+
+
+class LedgerReader(Protocol):
+    """What a read of the item calls."""
 
     def get_item(self, **kwargs: Any) -> dict[str, Any]: ...
 
-    def update_item(self, **kwargs: Any) -> dict[str, Any]: ...
+
+class LedgerClient(LedgerReader, LedgerUpdater, Protocol):
+    """The part of boto3's low-level ``dynamodb`` client the senders' bookings call."""
 
     def put_item(self, **kwargs: Any) -> dict[str, Any]: ...
 
@@ -234,7 +242,7 @@ class Ledger:
         return self.number("mean", slice_name) or 1.0
 
 
-def read_ledger(client: LedgerClient, table: str) -> Ledger:
+def read_ledger(client: LedgerReader, table: str) -> Ledger:
     """A strongly consistent read: bookings decided on a stale log could overbook the account."""
     response = client.get_item(TableName=table, Key={"pk": {"S": LEDGER_PK}}, ConsistentRead=True)
     item = response.get("Item")
@@ -566,7 +574,7 @@ def write_ledger(
 
 
 def write_caps(
-    client: LedgerClient, table: str, caps: Mapping[str, float], *, capacity: float, until: float,
+    client: LedgerUpdater, table: str, caps: Mapping[str, float], *, capacity: float, until: float,
     quota: float | None = None, rates: Mapping[str, float] | None = None,
 ) -> None:  # fmt: skip
     """The heartbeat's tick: each slice's cap, the account capacity (recipients/s), until when the
@@ -599,7 +607,7 @@ def write_caps(
 
 
 def write_pause(
-    client: LedgerClient, table: str, slice_name: str, *, until: float, reason: str,
+    client: LedgerUpdater, table: str, slice_name: str, *, until: float, reason: str,
     ttl_seconds: int = LEDGER_TTL_SECONDS,
 ) -> bool:  # fmt: skip
     """Pause the slice unless a pause at least as long is set; True if written. The write bumps
