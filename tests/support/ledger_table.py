@@ -44,16 +44,14 @@ class LedgerTable:
             return {"Item": copy.deepcopy(item)} if item is not None else {}
 
     def update_item(self, **kwargs: Any) -> dict[str, Any]:
-        names = kwargs.get("ExpressionAttributeNames", {})
-        values = kwargs.get("ExpressionAttributeValues", {})
         pk = kwargs["Key"]["pk"]["S"]
         with self._lock:
-            item = self.items.get(pk)
-            condition = kwargs.get("ConditionExpression")
-            if condition and not self._holds(condition, item or {}, names, values):
-                self._refuse(item, kwargs, "UpdateItem")
+            item = self._checked(pk, kwargs, "UpdateItem")
             updated = copy.deepcopy(item) if item is not None else {"pk": {"S": pk}}
-            self._apply(kwargs["UpdateExpression"], updated, names, values)
+            names = kwargs.get("ExpressionAttributeNames", {})
+            self._apply(
+                kwargs["UpdateExpression"], updated, names, kwargs.get("ExpressionAttributeValues", {})
+            )
             self.items[pk] = updated
             self.writes += 1
             if kwargs.get("ReturnValues") == "ALL_NEW":
@@ -61,19 +59,22 @@ class LedgerTable:
         return {}
 
     def put_item(self, **kwargs: Any) -> dict[str, Any]:
-        names = kwargs.get("ExpressionAttributeNames", {})
-        values = kwargs.get("ExpressionAttributeValues", {})
         pk = kwargs["Item"]["pk"]["S"]
         with self._lock:
-            item = self.items.get(pk)
-            condition = kwargs.get("ConditionExpression")
-            if condition and not self._holds(condition, item or {}, names, values):
-                self._refuse(item, kwargs, "PutItem")
+            self._checked(pk, kwargs, "PutItem")
             self.items[pk] = copy.deepcopy(kwargs["Item"])
             self.writes += 1
         return {}
 
-    def _refuse(self, item: dict[str, Any] | None, kwargs: dict[str, Any], operation: str) -> None:
+    def _checked(self, pk: str, kwargs: dict[str, Any], operation: str) -> dict[str, Any] | None:
+        """The stored item, if the write's ConditionExpression holds on it (caller holds the lock);
+        else ConditionalCheckFailedException, with the item when ALL_OLD was asked for."""
+        item = self.items.get(pk)
+        condition = kwargs.get("ConditionExpression")
+        names = kwargs.get("ExpressionAttributeNames", {})
+        values = kwargs.get("ExpressionAttributeValues", {})
+        if not condition or self._holds(condition, item or {}, names, values):
+            return item
         self.conflicts += 1
         response: dict[str, Any] = {
             "Error": {"Code": "ConditionalCheckFailedException", "Message": "The conditional request failed"},
