@@ -266,10 +266,48 @@ def fast_clock() -> None:
         setattr(module, "unix_time_millis", unix_time_millis)  # noqa: B010
 
 
+def _plain(value: Any) -> bool:
+    """JSON as it is: what moto's serializer would write unchanged (no bytes to base64, no
+    datetimes to format, no ``None`` to leave out)."""
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    return isinstance(value, (str, bool, int, float))
+
+
+def fast_item_results() -> None:
+    """moto 5.2 writes every response by walking botocore's output shape member by member: a
+    GetItem of the ledger item (30 attributes) spent 11 of its 15 ms there, more than the read
+    itself, and the ledger is read hundreds of times a run on a two-core host the senders share.
+    A one-item operation's result is already DynamoDB's wire JSON (attribute values as
+    ``{"S": ...}``, ``{"N": ...}``), so it is written with ``json.dumps``: the same document
+    (``tests/integration/test_wire_moto_server.py`` compares the two), status and headers from
+    moto's own serializer of an empty result. Anything else (binary values, errors, other
+    operations) takes moto's path; patched in moto's process only."""
+    from moto.dynamodb.responses import DynamoResult
+
+    slow = DynamoResult.execute_result
+
+    def execute_result(self: Any, context: Any) -> Any:
+        result = self.result
+        if (
+            context.operation_model.name not in _ONE_ITEM
+            or not isinstance(result, dict)
+            or not _plain(result)
+        ):
+            return slow(self, context)
+        status, headers, _empty = slow(DynamoResult({}), context)
+        return status, headers, json.dumps(result, separators=(",", ":"))
+
+    DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
+
+
 def make_app() -> SerialisingLayer:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     fast_clock()
+    fast_item_results()
     direct = {"DynamoDB": create_backend_app("dynamodb"), "AmazonSQS": create_backend_app("sqs")}
     return SerialisingLayer(DomainDispatcherApplication(create_backend_app), direct)
 
