@@ -12,8 +12,17 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutError
 
+from functions.common.clock import SystemClock
 from functions.common.ledger import SLOT_MS, read_ledger, slot_start, to_ms, write_caps
-from functions.sender.handler import SenderConfig, SenderDeps, ThreadedSends, handle_batch, warm_connections
+from functions.sender.handler import (
+    Departures,
+    SenderConfig,
+    SenderDeps,
+    SlotMissed,
+    ThreadedSends,
+    handle_batch,
+    warm_connections,
+)
 from functions.sender.idempotency import InMemoryIdempotencyStore
 from functions.sender.ports import ClaimStatus, RateLimiter, Reservation
 from tests.support.ledger_table import LedgerTable, in_memory_limiter
@@ -127,6 +136,7 @@ class Harness:
         self.sqs = FakeSqs(fail_dlq=config.pop("fail_dlq", False))
         self.limiter: Any = in_memory_limiter(rate)
         self.store = InMemoryIdempotencyStore()
+        self.departures: Departures | None = None  # the SES client's hook, as in the Lambda
         self.config = SenderConfig(
             slice_name="at-de",
             dlq_url=DLQ_URL,
@@ -151,8 +161,9 @@ class Harness:
             for i, body in enumerate(bodies)
         ]
         deps = SenderDeps(
-            ses=self.ses, sqs=self.sqs, limiter=self.limiter, store=self.store, clock=self.clock
-        )
+            ses=self.ses, sqs=self.sqs, limiter=self.limiter, store=self.store, clock=self.clock,
+            departures=self.departures,
+        )  # fmt: skip
         result = handle_batch({"Records": records}, deps, self.config, remaining_seconds=lambda: remaining)
         return [f["itemIdentifier"] for f in result["batchItemFailures"]]
 
@@ -536,3 +547,90 @@ def test_a_cold_senders_connections_are_opened_before_its_first_send() -> None:
         server.server_close()
     # nothing to warm (a stub without an HTTP session): no error, nothing opened
     assert warm_connections(object(), 4) == 0
+
+
+class HeldSes(FakeSes):
+    """A client with :class:`Departures` as its hook (as botocore runs it: inside the call, after
+    the request is built); ``stall`` seconds of the clock pass between build and hook for the
+    first ``stalls`` calls (a host too busy to wake the thread in time)."""
+
+    def __init__(self, clock: FakeClock, departures: Departures, stall: float = 0.0, stalls: int = 0) -> None:
+        super().__init__(clock=clock)
+        self.departures, self.stall, self.stalls = departures, stall, stalls
+        self.missed = 0
+
+    def send_email(self, **kwargs: Any) -> dict[str, Any]:
+        at = getattr(self.departures._local, "at", None)
+        if self.stalls > 0 and at is not None:
+            self.stalls -= 1
+            self.clock.t = max(self.clock.t, at) + self.stall  # type: ignore[union-attr]
+        try:
+            self.departures()
+        except SlotMissed:
+            self.missed += 1
+            raise
+        return super().send_email(**kwargs)
+
+
+def test_a_request_held_to_its_slot_that_would_leave_too_late_is_booked_again_not_sent() -> None:
+    h = Harness(rate=10)
+    table = LedgerTable()
+    h.limiter = in_memory_limiter(10, table=table)
+    h.departures = departures = Departures(h.clock)
+    h.ses = ses = HeldSes(h.clock, departures, stall=0.2, stalls=1)
+
+    assert h.run(message("a", recipients=10)) == []
+    assert ses.missed == 1  # the first request was ready but 200 ms past its slot: not sent
+    assert len(h.ses.calls) == 1  # sent once, on a later slot
+    (sent_at,) = h.ses.sent_at
+    assert sent_at == pytest.approx(slot_start(to_ms(sent_at)) / 1000, abs=1e-3)  # on a slot
+    assert [n for _, n in read_ledger(table, "state").log if n > 0] == [10]  # the missed slot freed
+    assert h.store.claim("a", h.clock.now(), 60).status is ClaimStatus.SENT
+
+
+def test_the_ses_request_is_built_before_its_slot_and_arrives_after_it() -> None:
+    arrivals: list[tuple[str, float]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            arrivals.append((self.path, time.time()))
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = b'{"MessageId":"ses-1"}'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = boto3.client(
+            "sesv2", endpoint_url=f"http://127.0.0.1:{server.server_address[1]}", region_name="eu-west-1",
+            aws_access_key_id="testing", aws_secret_access_key="testing",
+        )  # fmt: skip
+        departures = Departures(SystemClock())
+        client.meta.events.register("before-send.sesv2.SendEmail", departures)
+        email = {
+            "FromEmailAddress": "a@news.example.at",
+            "Destination": {"ToAddresses": ["b@example.com"]},
+            "Content": {"Simple": {"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "t"}}}},
+        }
+        at = time.time() + 0.3
+        departures.hold_until(at)
+        assert client.send_email(**email)["MessageId"] == "ses-1"
+        assert arrivals[-1][1] >= at  # held until its slot, not sent when the call began
+        assert departures.left_after_slot() is not None
+        departures.hold_until(time.time() - 0.5)  # its slot passed long ago
+        with pytest.raises(SlotMissed):
+            client.send_email(**email)
+        assert len(arrivals) == 1  # nothing left for the missed slot
+        client.send_email(**email)  # no hold: leaves at once (the hook holds one request only)
+        assert len(arrivals) == 2
+    finally:
+        server.shutdown()
+        server.server_close()
