@@ -6,6 +6,10 @@ on 127.0.0.1, signed, serialised and parsed by botocore.
 
 from __future__ import annotations
 
+import json
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -139,3 +143,42 @@ def test_an_unsigned_request_is_refused(stand_in: SesStandIn) -> None:
         urllib.request.urlopen(request, timeout=5)  # noqa: S310 - loopback
 
     assert caught.value.code == 403
+
+
+def test_calls_are_judged_in_arrival_order_at_their_arrival_not_when_parsed(stand_in: SesStandIn) -> None:
+    # A call whose body comes late arrived first all the same (its request line was in): SES
+    # counts by arrival, so the call that arrived after it is the one over the rate (5/s).
+    body = json.dumps({
+        "FromEmailAddress": FROM, "Destination": {"ToAddresses": [f"a{i}@example.com" for i in range(3)]},
+        "Content": {"Simple": {"Subject": {"Data": "Hi"}, "Body": {"Text": {"Data": "Hello"}}}},
+        "EmailTags": [{"Name": "idempotency_key", "Value": "slow-body"}],
+    }).encode()  # fmt: skip
+    host, port = stand_in.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as slow:
+        slow.sendall(
+            b"POST /v2/email/outbound-emails HTTP/1.1\r\nHost: ses\r\nContent-Type: application/json\r\n"
+            b"Authorization: AWS4-HMAC-SHA256 Credential=testing\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        )
+        time.sleep(0.2)  # the request line and headers are in; the body is not
+        later: dict[str, Any] = {}
+        sender = threading.Thread(target=lambda: later.update(outcome=_try_send(stand_in.url, 3, "fast")))
+        sender.start()
+        time.sleep(0.2)  # the later call is in and waits for the earlier one's turn
+        slow.sendall(body)
+        answer = slow.recv(4096)
+        sender.join(timeout=10)
+
+    assert answer.startswith(b"HTTP/1.1 200")  # the first arrival: accepted
+    assert later["outcome"] == "throttled"  # 3 + 3 > 5 in one second, the later arrival pays
+    first, second = stand_in.calls
+    assert (first["idempotency_key"], second["idempotency_key"]) == ("slow-body", "fast")
+    assert first["at"] < second["at"]  # recorded at arrival, not when the body came
+
+
+def _try_send(url: str, recipients: int, key: str) -> str:
+    try:
+        send(client(url), recipients, key)
+    except ClientError as exc:
+        return "throttled" if exc.response["Error"]["Code"] == "TooManyRequestsException" else "error"
+    return "accepted"
