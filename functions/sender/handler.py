@@ -515,9 +515,8 @@ class _Record:
         if not grant.granted or grant.at is None:
             return None
         claimed, rebooks = False, 0
-        step = (
-            "booking"  # what ran last: what made the slot pass, when it did (booking, claim, sleep, rebook)
-        )
+        # what ran last, so what made the slot pass when one did: booking, claim, sleep, rebook
+        step = "booking"
         while rebooks <= MAX_REBOOKS:
             now = clock.now()
             at = grant.at if grant.at is not None else now
@@ -560,7 +559,7 @@ class _Record:
             # A sleep that ends a little late is what the ledger's guard is for: judging it
             # strictly would swap slots (a write each) to avoid a rare 429.
             self.grant = grant
-            sent = self.send(message, at=at)
+            sent = self.send(message)
             if sent is not None:
                 return sent
             step = "sleep"  # the request was ready but left too late: nothing sent, swap the slot
@@ -592,9 +591,9 @@ class _Record:
             self.deps.limiter.release(self.grant, self.deps.clock.now(), throttled=throttled)
             self.grant = None
 
-    def send(self, message: EmailMessage, *, at: float | None = None) -> Outcome | None:
-        """Send on the slot ``at`` (held there by :class:`Departures`, if the client has them);
-        ``None``: the slot passed before the request could leave, nothing was sent."""
+    def send(self, message: EmailMessage) -> Outcome | None:
+        """Send on the slot of :attr:`grant` (held there by :class:`Departures`, if the client has
+        them); ``None``: the slot passed before the request could leave, nothing was sent."""
         deps, key = self.deps, message.idempotency_key
         route = deps.router.route(message.recipient_count, deps.clock.now()) if deps.router else None
         kwargs = send_email_kwargs(
@@ -602,9 +601,10 @@ class _Record:
             configuration_set=route.configuration_set if route else self.config.configuration_set,
             tags={"idempotency_key": key, "slice": self.config.slice_name, "lane": str(message.lane)},
         )
+        slot = self.grant.at if self.grant else None
         started = deps.clock.now()
         if deps.departures is not None:
-            deps.departures.hold_until(at)
+            deps.departures.hold_until(slot)
         try:
             response = deps.ses.send_email(**kwargs)
         except SlotMissed:
@@ -618,8 +618,8 @@ class _Record:
             return self.failed(failure)
         # how long after its slot the call left: what the ledger's guard must cover
         left = deps.departures.left_after_slot() if deps.departures is not None else None
-        if left is None and self.grant and self.grant.at:
-            left = started - self.grant.at
+        if left is None and slot is not None:
+            left = started - slot
         self.left_ms = round(left * 1000, 1) if left is not None else None
         ses_message_id = str(response.get("MessageId", ""))
         try:
