@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -510,41 +512,53 @@ def test_threaded_sends_run_a_batchs_sends_at_once_and_answer_in_order() -> None
     assert ThreadedSends()([task(i) for i in range(10)]) == list(range(10))
 
 
-def test_a_cold_senders_connections_are_opened_before_its_first_send() -> None:
-    # a send on a connection still being opened arrives late; warmed, the sends find them open
-    seen: list[tuple[str, int]] = []
+@contextlib.contextmanager
+def ses_on_loopback(answer: Callable[[BaseHTTPRequestHandler], tuple[int, bytes]]) -> Iterator[Any]:
+    """A boto3 ``sesv2`` client whose endpoint is a keep-alive HTTP server on 127.0.0.1; each
+    request (GET or POST) is answered with ``answer(request) -> (status, body)``."""
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as SES
 
-        def do_GET(self) -> None:  # what SES answers an unsigned request with: an error
-            seen.append((self.path, self.client_address[1]))
-            time.sleep(0.05)  # all warm-ups are in flight at once: each on its own connection
-            body = b'{"message":"Missing Authentication Token"}'
-            self.send_response(403)
+        def do_GET(self) -> None:
+            status, body = answer(self)
+            self.send_response(status)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+
+        do_POST = do_GET  # noqa: N815 - the name http.server dispatches POST to
 
         def log_message(self, *_: Any) -> None:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        client = boto3.client(
+        yield boto3.client(
             "sesv2", endpoint_url=f"http://127.0.0.1:{server.server_address[1]}", region_name="eu-west-1",
             aws_access_key_id="testing", aws_secret_access_key="testing",
         )  # fmt: skip
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_cold_senders_connections_are_opened_before_its_first_send() -> None:
+    # a send on a connection still being opened arrives late; warmed, the sends find them open
+    seen: list[tuple[str, int]] = []
+
+    def answer(request: BaseHTTPRequestHandler) -> tuple[int, bytes]:  # SES to an unsigned request
+        seen.append((request.path, request.client_address[1]))
+        time.sleep(0.05)  # all warm-ups are in flight at once: each on its own connection
+        return 403, b'{"message":"Missing Authentication Token"}'
+
+    with ses_on_loopback(answer) as client:
         assert warm_connections(client, 4) == 4
         assert [path for path, _ in seen] == ["/"] * 4  # unsigned GET /: no API call
         assert len({port for _, port in seen}) == 4  # four connections, now in boto3's pool
         assert warm_connections(client, 2) == 2
         assert {port for _, port in seen[4:]} <= {port for _, port in seen[:4]}  # reused, not new
-    finally:
-        server.shutdown()
-        server.server_close()
     # nothing to warm (a stub without an HTTP session): no error, nothing opened
     assert warm_connections(object(), 4) == 0
 
@@ -591,28 +605,12 @@ def test_a_request_held_to_its_slot_that_would_leave_too_late_is_booked_again_no
 def test_the_ses_request_is_built_before_its_slot_and_arrives_after_it() -> None:
     arrivals: list[tuple[str, float]] = []
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    def answer(request: BaseHTTPRequestHandler) -> tuple[int, bytes]:
+        arrivals.append((request.path, time.time()))
+        request.rfile.read(int(request.headers.get("Content-Length") or 0))
+        return 200, b'{"MessageId":"ses-1"}'
 
-        def do_POST(self) -> None:
-            arrivals.append((self.path, time.time()))
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            body = b'{"MessageId":"ses-1"}'
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        client = boto3.client(
-            "sesv2", endpoint_url=f"http://127.0.0.1:{server.server_address[1]}", region_name="eu-west-1",
-            aws_access_key_id="testing", aws_secret_access_key="testing",
-        )  # fmt: skip
+    with ses_on_loopback(answer) as client:
         departures = Departures(SystemClock())
         client.meta.events.register("before-send.sesv2.SendEmail", departures)
         email = {
@@ -631,6 +629,3 @@ def test_the_ses_request_is_built_before_its_slot_and_arrives_after_it() -> None
         assert len(arrivals) == 1  # nothing left for the missed slot
         client.send_email(**email)  # no hold: leaves at once (the hook holds one request only)
         assert len(arrivals) == 2
-    finally:
-        server.shutdown()
-        server.server_close()
