@@ -26,9 +26,17 @@ from types import MappingProxyType
 from typing import Any
 
 CONTRACT_VERSION = 1
-# SQS held 256 KiB per message until 2025 (1 MiB since). We keep 256 KiB: it fits every queue
-# setting and client, and a batch of ten stays well inside Lambda's 6 MB invoke payload.
-MAX_MESSAGE_BYTES = 256 * 1024
+SQS_MESSAGE_BYTES = 256 * 1024
+"""What one message on a slice's queues may hold, body and message attributes together (the
+queues' MaximumMessageSize, set explicitly by ``modules/capacity_slice``). SQS allows up to 1 MiB
+since 2025; 256 KiB fits every queue setting and client, and a batch of ten stays well inside
+Lambda's 6 MB invoke payload."""
+SENDER_ATTRIBUTE_BYTES = 2 * 1024
+"""The most the sender adds to a copy of a message as attributes (a DLQ copy's reason code,
+reason, slice, keys; a re-enqueued copy's counter): bodies leave room for it, so every copy the
+sender makes of a valid message fits the queue it goes to."""
+MAX_MESSAGE_BYTES = SQS_MESSAGE_BYTES - SENDER_ATTRIBUTE_BYTES
+"""The largest body a producer may enqueue (254 KiB)."""
 MAX_RECIPIENTS = 50  # SES: To + Cc + Bcc per message; the send rate is counted in recipients
 MAX_USER_TAGS = 10
 MAX_HEADERS = 15  # SES MessageHeaderList

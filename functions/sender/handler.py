@@ -38,6 +38,7 @@ from functions.common.log import log
 from functions.common.metrics import emit
 from functions.sender.contract import (
     MAX_RECIPIENTS,
+    SQS_MESSAGE_BYTES,
     Address,
     EmailMessage,
     InvalidMessage,
@@ -65,7 +66,11 @@ ENVIRONMENT_VARIABLES = (
 MAX_SQS_DELAY_SECONDS = 900
 REQUEUES_ATTRIBUTE = "requeues"
 # Waiting for capacity may take any number of rounds; a fault that keeps recurring may not.
-FAULTS = frozenset({"SES_SERVER_ERROR", "SES_UNREACHABLE", "SENDER_ERROR"})
+FAULTS = frozenset({"SES_SERVER_ERROR", "SES_UNREACHABLE", "SENDER_ERROR", "DLQ_UNAVAILABLE"})
+DLQ_ATTRIBUTES_DROPPED_FIRST = ("reason", "source_message_id", "idempotency_key", "slice", "reason_code")
+"""When a DLQ copy would not fit the queue (a body that came in larger than the contract allows),
+attributes go in this order; the log line of the dead-lettering keeps them all."""
+REASON_BYTES = 1000
 MAX_VISIBILITY_SECONDS = 43200
 # Reservations per message before it goes back to the queue: a tick is a second and the wait is
 # at most max_wait_seconds, so a handful; the cap only stops a limiter that answers "now" forever.
@@ -668,18 +673,21 @@ class _Record:
     def dead_letter(
         self, reason_code: str, detail: str, *, outcome: Outcome = Outcome.DEAD_LETTERED
     ) -> Outcome:
+        body = self.body or "(empty body)"
         attributes = {
             "reason_code": reason_code,
-            "reason": detail[:1000] or reason_code,
+            "reason": _truncated(detail, REASON_BYTES) or reason_code,
             "slice": self.config.slice_name,
             "source_message_id": self.id or "unknown",
         }
         if self.key:
             attributes["idempotency_key"] = self.key
+        wanted = list(attributes)
+        attributes = fitting_attributes(body, attributes)
         try:
             self.deps.sqs.send_message(
                 QueueUrl=self.config.dlq_url,
-                MessageBody=self.body or "(empty body)",
+                MessageBody=body,
                 MessageAttributes={
                     k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()
                 },
@@ -688,7 +696,11 @@ class _Record:
             log("dead_letter_failed", level="ERROR", slice=self.config.slice_name, message_id=self.id,
                 reason_code=reason_code, error=repr(exc))  # fmt: skip
             return self.retry(_backoff(self, self.config), "DLQ_UNAVAILABLE")
-        self.note(outcome.value, level="WARNING", reason_code=reason_code, reason=detail[:300])
+        dropped = [name for name in wanted if name not in attributes]
+        self.note(
+            outcome.value, level="WARNING", reason_code=reason_code, reason=detail[:300],
+            **({"attributes_dropped_to_fit": dropped} if dropped else {}),
+        )  # fmt: skip
         return outcome
 
     def retry(self, delay_seconds: int, reason_code: str) -> Outcome:
@@ -697,6 +709,10 @@ class _Record:
         # fault that keeps recurring (an SES 5xx for this one message would loop endlessly).
         if self.receive_count >= self.config.max_receive_count - 1 and self.queue_url:
             if reason_code in FAULTS and self.requeues >= self.config.max_fault_requeues:
+                if reason_code == "DLQ_UNAVAILABLE":
+                    # No more copies: the queue's redrive policy moves the message to the DLQ at
+                    # its next receive (SQS's copy carries no reason; the log lines above do).
+                    return self.retry_without_hold(delay_seconds, reason_code)
                 return self.dead_letter(
                     reason_code, f"still failing after {self.requeues + 1} rounds of receives"
                 )
@@ -738,6 +754,33 @@ class _Record:
     def note(self, event: str, *, level: str = "INFO", **fields: Any) -> None:
         log(event, level=level, slice=self.config.slice_name, message_id=self.id,
             idempotency_key=self.key, **fields)  # fmt: skip
+
+
+def sqs_message_bytes(body: str, attributes: Mapping[str, str]) -> int:
+    """What SQS counts against a queue's MaximumMessageSize: the body and, per String attribute,
+    its name, data type and value (UTF-8 bytes)."""
+    return len(body.encode("utf-8")) + sum(
+        len(name.encode("utf-8")) + len("String") + len(value.encode("utf-8"))
+        for name, value in attributes.items()
+    )
+
+
+def fitting_attributes(body: str, attributes: Mapping[str, str]) -> dict[str, str]:
+    """``attributes`` less the ones that would take the message over ``SQS_MESSAGE_BYTES``
+    (dropped in ``DLQ_ATTRIBUTES_DROPPED_FIRST`` order). A valid body always keeps them all
+    (bodies leave ``SENDER_ATTRIBUTE_BYTES`` free); a body that came in over the contract's limit
+    still reaches the DLQ, with what fits beside it."""
+    kept = dict(attributes)
+    for name in DLQ_ATTRIBUTES_DROPPED_FIRST:
+        if sqs_message_bytes(body, kept) <= SQS_MESSAGE_BYTES:
+            break
+        kept.pop(name, None)
+    return kept
+
+
+def _truncated(text: str, max_bytes: int) -> str:
+    """``text`` cut to at most ``max_bytes`` UTF-8 bytes, never inside a character."""
+    return text.encode("utf-8")[:max_bytes].decode("utf-8", errors="ignore")
 
 
 def with_archive_copy(message: EmailMessage, archive_address: str) -> EmailMessage | None:

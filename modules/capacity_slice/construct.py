@@ -24,6 +24,11 @@ from modules.lambda_asset.props import PythonFunctionProps
 SENDER_JOB = "sender"
 LANE_RETENTION_SECONDS = 4 * 24 * 3600  # SQS default, stated: the DLQ must keep messages longer
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # the SQS maximum
+MESSAGE_BYTES = 256 * 1024
+"""Every queue of a slice holds messages up to this size (body + attributes), stated rather than
+left to SQS's default (which grew to 1 MiB in 2025): the sender's contract leaves room below it
+for the attributes a DLQ or re-enqueued copy adds (``functions.sender.contract.SQS_MESSAGE_BYTES``
+is the same number), and the DLQ takes any message a lane can hold."""
 # Built-in checkov checks that do not apply to the sender, with the reason (README: "checkov skips").
 SENDER_CHECKOV_SKIPS = {
     "CKV_AWS_117": "The sender calls only AWS APIs (SQS, SES, DynamoDB, KMS, CloudWatch); a VPC adds "
@@ -154,6 +159,7 @@ class CapacitySlice(Construct):
             kms_data_key_reuse_period_seconds=300,
             visibility_timeout_seconds=props.visibility_timeout_seconds,
             message_retention_seconds=retention,
+            max_message_size=MESSAGE_BYTES,
             receive_wait_time_seconds=20,
             redrive_policy=json.dumps(
                 {"deadLetterTargetArn": self.dlq.arn, "maxReceiveCount": props.max_receive_count}

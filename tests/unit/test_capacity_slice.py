@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from functions.sender.contract import SQS_MESSAGE_BYTES
 from modules.capacity_slice.props import CapacitySliceProps, FoundationProps
 
 ACCOUNT = "111111111111"
@@ -136,6 +137,14 @@ def test_queues_are_kms_encrypted_with_visibility_six_times_the_sender_timeout(d
         assert queue["kms_master_key_id"] == KEY
         assert "sqs_managed_sse_enabled" not in queue
         assert queue["visibility_timeout_seconds"] >= 6 * timeout
+
+
+def test_every_queue_states_its_message_size_and_the_dlq_takes_whatever_a_lane_holds(
+    doc: dict[str, Any],
+) -> None:
+    sizes = {name: q["max_message_size"] for name, q in resources(doc, "aws_sqs_queue").items()}
+    assert {"at_de_dlq", "at_de_transactional", "at_de_bulk"} <= set(sizes)
+    assert set(sizes.values()) == {SQS_MESSAGE_BYTES}  # the size the sender's contract is built for
 
 
 def test_dlq_keeps_messages_14_days_longer_than_the_lanes(doc: dict[str, Any]) -> None:

@@ -298,7 +298,7 @@ BAD = [
     ("a string holds a lone surrogate", body(subject="\ud800"), ReasonCode.INVALID_JSON, "body"),
     ("the body is a JSON array", "[1, 2]", ReasonCode.NOT_AN_OBJECT, "body"),
     ("the body is a JSON string", '"hello"', ReasonCode.NOT_AN_OBJECT, "body"),
-    ("the body is over 256 KiB", body(text="x" * MAX_MESSAGE_BYTES), ReasonCode.MESSAGE_TOO_LARGE, "body"),
+    ("the body is over 254 KiB", body(text="x" * MAX_MESSAGE_BYTES), ReasonCode.MESSAGE_TOO_LARGE, "body"),
     ("the version is missing", body(version=DROP), ReasonCode.MISSING_FIELD, "version"),
     ("the version is 2", body(version=2), ReasonCode.UNSUPPORTED_VERSION, "version"),
     ("the version is a string", body(version="1"), ReasonCode.INVALID_FIELD, "version"),

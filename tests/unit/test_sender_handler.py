@@ -13,16 +13,21 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from functions.common.clock import SystemClock
 from functions.common.ledger import SLOT_MS, read_ledger, slot_start, to_ms, write_caps
+from functions.sender.contract import MAX_MESSAGE_BYTES, SQS_MESSAGE_BYTES
 from functions.sender.handler import (
     Departures,
     SenderConfig,
     SenderDeps,
     SlotMissed,
     ThreadedSends,
+    fitting_attributes,
     handle_batch,
+    sqs_message_bytes,
     warm_connections,
 )
 from functions.sender.idempotency import InMemoryIdempotencyStore
@@ -112,6 +117,21 @@ class FakeSqs:
     def send_message(self, **kwargs: Any) -> dict[str, Any]:
         if self.fail_dlq and kwargs["QueueUrl"] == DLQ_URL:
             raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "down"}}, "SendMessage")
+        # as SQS counts a message against the queues' MaximumMessageSize (256 KiB, set by the slice)
+        size = len(kwargs["MessageBody"].encode()) + sum(
+            len(name.encode()) + len(v["DataType"].encode()) + len(v["StringValue"].encode())
+            for name, v in kwargs.get("MessageAttributes", {}).items()
+        )
+        if size > 262_144:
+            raise ClientError(
+                {
+                    "Error": {
+                        "Code": "InvalidParameterValue",
+                        "Message": "Message must be shorter than 262144 bytes.",
+                    }
+                },
+                "SendMessage",
+            )
         self.sent.append(kwargs)
         return {"MessageId": f"sqs-{len(self.sent)}"}
 
@@ -387,6 +407,90 @@ def test_capacity_waits_are_re_enqueued_however_often() -> None:
 def test_when_the_dlq_is_unavailable_the_message_is_kept_not_acknowledged() -> None:
     h = Harness(fail_dlq=True)
     assert h.run("{not json") == ["m0"]
+
+
+def padded(size: int, key: str = "order-1", **fields: Any) -> str:
+    """A message body of exactly ``size`` UTF-8 bytes."""
+    short = message(key, text="", **fields)
+    return message(key, text="x" * (size - len(short.encode())), **fields)
+
+
+def test_a_body_at_the_contracts_limit_reaches_the_dlq_with_every_attribute() -> None:
+    key = "k" * 128  # the longest key the contract allows, and a reason of multi-byte characters
+    h = Harness(FakeSes(ses_error("MessageRejected", "ü" * 3000)))
+    body = padded(MAX_MESSAGE_BYTES, key)
+    assert h.run(body) == []
+    (copy,) = [m for m in h.sqs.sent if m["QueueUrl"] == DLQ_URL]
+    assert copy["MessageBody"] == body
+    attributes = {k: v["StringValue"] for k, v in copy["MessageAttributes"].items()}
+    assert set(attributes) == {"reason_code", "reason", "slice", "source_message_id", "idempotency_key"}
+    reason = attributes["reason"].encode()  # cut to 1,000 bytes, not inside a character
+    assert len(reason) <= 1000
+    assert reason.decode().endswith("üüü")
+
+
+def test_a_re_enqueued_copy_of_a_body_at_the_limit_fits_its_lane() -> None:
+    h = Harness(FakeSes(ses_error("TooManyRequestsException", "Maximum sending rate exceeded.", 429)))
+    body = padded(MAX_MESSAGE_BYTES)
+    assert h.run(body, receive_count=4) == []  # the last receive before redrive: a copy goes back
+    (copy,) = h.sqs.requeued()
+    assert copy["MessageBody"] == body
+
+
+@pytest.mark.parametrize(
+    ("size", "kept"),
+    [
+        (MAX_MESSAGE_BYTES + 1, {"reason_code", "reason", "slice", "source_message_id"}),
+        (SQS_MESSAGE_BYTES - 40, {"reason_code"}),
+        (SQS_MESSAGE_BYTES, set()),
+    ],
+)
+def test_a_body_larger_than_the_contract_allows_still_reaches_the_dlq(size: int, kept: set[str]) -> None:
+    h = Harness()  # a client that skipped the producer filled a lane message to the brim
+    body = padded(size)
+    assert h.run(body) == []
+    (copy,) = [m for m in h.sqs.sent if m["QueueUrl"] == DLQ_URL]
+    assert copy["MessageBody"] == body  # whole, with what fits of the reason beside it
+    assert h.ses.calls == []
+    assert set(copy.get("MessageAttributes", {})) == kept  # the log line keeps them all
+
+
+def test_a_refusing_dlq_gets_a_bounded_number_of_re_enqueued_copies_then_the_redrive() -> None:
+    h = Harness(fail_dlq=True)
+    last = h.config.max_receive_count - 1
+    assert h.run("{not json", receive_count=last, requeues=0) == []  # a copy goes back, counted
+    (copy,) = h.sqs.requeued()
+    assert copy["MessageAttributes"]["requeues"]["StringValue"] == "1"
+    h.sqs.sent.clear()
+    rounds = h.config.max_fault_requeues
+    assert h.run("{not json", receive_count=last, requeues=rounds) == ["m0"]
+    assert h.sqs.sent == []  # no more copies: the lane's redrive policy takes it to the DLQ next
+    assert h.sqs.visibility
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    body_bytes=st.integers(min_value=1, max_value=SQS_MESSAGE_BYTES),
+    reason=st.text(max_size=2000),
+    key=st.from_regex(r"[A-Za-z0-9_-]{1,128}", fullmatch=True),
+    slice_name=st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True),
+)
+def test_dlq_attributes_always_fit_and_a_valid_body_keeps_them_all(
+    body_bytes: int, reason: str, key: str, slice_name: str
+) -> None:
+    body = "x" * body_bytes
+    wanted = {
+        "reason_code": "SES_PERMANENT_FAILURE_MESSAGE_REJECTED",
+        "reason": reason.encode()[:1000].decode(errors="ignore"),
+        "slice": slice_name,
+        "source_message_id": "0b6c0a4e-7bfd-4d2f-9d3e-2f1f7c1a9f10",
+        "idempotency_key": key,
+    }
+    kept = fitting_attributes(body, wanted)
+    assert sqs_message_bytes(body, kept) <= SQS_MESSAGE_BYTES
+    assert kept.items() <= wanted.items()
+    if body_bytes <= MAX_MESSAGE_BYTES:
+        assert kept == wanted
 
 
 def test_with_little_lambda_time_left_nothing_new_is_started() -> None:
