@@ -19,6 +19,7 @@ from contextlib import redirect_stdout
 from dataclasses import dataclass, field
 from typing import Any
 
+from functions.sender.contract import SQS_MESSAGE_BYTES
 from functions.sender.handler import SenderConfig, SenderDeps, handle_batch
 from functions.sender.idempotency import InMemoryIdempotencyStore
 from tests.support.ledger_table import in_memory_limiter
@@ -109,13 +110,17 @@ class SenderFleet:
         self.ses = SesModel(self.clock, **{"rate_per_second": rate_per_second, **(ses or {})})
         self.sqs = SqsModel(self.clock)
         visibility = 6 * sender_timeout_seconds + 1  # as the capacity_slice construct sets it
-        self.dlq = self.sqs.create_queue(f"{slice_name}-dlq", visibility_timeout=visibility)
+        # each queue holds what the construct's do (MaximumMessageSize)
+        self.dlq = self.sqs.create_queue(
+            f"{slice_name}-dlq", visibility_timeout=visibility, max_message_size=SQS_MESSAGE_BYTES
+        )
         self.lanes: dict[str, Queue] = {
             lane: self.sqs.create_queue(
                 f"{slice_name}-{lane}",
                 visibility_timeout=visibility,
                 dead_letter_queue=self.dlq,
                 max_receive_count=max_receive_count,
+                max_message_size=SQS_MESSAGE_BYTES,
             )
             for lane in LANES
         }

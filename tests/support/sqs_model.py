@@ -85,8 +85,10 @@ class Queue:
         visibility_timeout: float,
         dead_letter_queue: Queue | None,
         max_receive_count: int | None,
+        max_message_size: int = MAX_BODY_BYTES,
     ) -> None:
         self.name = name
+        self.max_message_size = max_message_size  # MaximumMessageSize: body + attributes
         self.url = f"https://sqs.{sqs.region}.amazonaws.com/{sqs.account_id}/{name}"
         self.arn = f"arn:aws:sqs:{sqs.region}:{sqs.account_id}:{name}"
         self.visibility_timeout = visibility_timeout
@@ -147,6 +149,7 @@ class SqsModel:
         visibility_timeout: float = 30,
         dead_letter_queue: Queue | None = None,
         max_receive_count: int | None = None,
+        max_message_size: int = MAX_BODY_BYTES,
     ) -> Queue:
         queue = Queue(
             self,
@@ -154,6 +157,7 @@ class SqsModel:
             visibility_timeout=visibility_timeout,
             dead_letter_queue=dead_letter_queue,
             max_receive_count=max_receive_count,
+            max_message_size=max_message_size,
         )
         self.queues[queue.url] = queue
         self._by_arn[queue.arn] = queue
@@ -180,8 +184,10 @@ class SqsModel:
             len(k) + len(v.get("DataType", "")) + len(str(v.get("StringValue", "")))
             for k, v in attributes.items()
         )
-        if size > MAX_BODY_BYTES:
-            raise sqs_error("InvalidParameterValue", f"Message must be shorter than {MAX_BODY_BYTES} bytes.")
+        if size > queue.max_message_size:
+            raise sqs_error(
+                "InvalidParameterValue", f"Message must be shorter than {queue.max_message_size} bytes."
+            )
         if not 0 <= delay <= 900:
             raise sqs_error("InvalidParameterValue", f"Value {delay} for parameter DelaySeconds is invalid.")
         if len(attributes) > 10:
