@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from modules.config.hcl import Invalid, Node
+from modules.config.schedule import schedule_problem
 
 if TYPE_CHECKING:
     from modules.config.model import ConfigurationSet, Domain
 
-_SCHEDULE = r"(cron|rate)\(.+\)"
+DEFAULT_SCHEDULE = "cron(0 6 ? * MON *)"
 _TIMEZONE = r"UTC|[A-Z][A-Za-z_]+(/[A-Za-z0-9_+-]+){1,2}"
 _ADDRESS = r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9-]+(\.[a-z0-9-]+)+"
 
@@ -40,7 +41,7 @@ class BounceReport:
     """
 
     source: str
-    schedule: str = "cron(0 6 ? * MON *)"
+    schedule: str = DEFAULT_SCHEDULE
     timezone: str = "UTC"
     retention_days: int = 400
     period_days: int = 7
@@ -54,13 +55,7 @@ def parse_bounce_report(node: Node) -> BounceReport:
     sender, recipients = _mail(node)
     report = BounceReport(
         source=node.file,
-        schedule=node.str(
-            "schedule",
-            default="cron(0 6 ? * MON *)",
-            pattern=_SCHEDULE,
-            hint="cron(...) or rate(...), e.g. cron(0 6 ? * MON *)",
-        )
-        or "",
+        schedule=_schedule(node),
         timezone=node.str(
             "timezone", default="UTC", pattern=_TIMEZONE, hint="an IANA time zone such as Europe/Vienna"
         )
@@ -73,6 +68,14 @@ def parse_bounce_report(node: Node) -> BounceReport:
     )
     node.finish()
     return report
+
+
+def _schedule(node: Node) -> str:
+    schedule = node.str("schedule", default=DEFAULT_SCHEDULE) or DEFAULT_SCHEDULE
+    problem = schedule_problem(schedule)
+    if problem:
+        raise node.fail("schedule", f'{problem}, got "{schedule}"')
+    return schedule
 
 
 def _mail(node: Node) -> tuple[str | None, tuple[str, ...]]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from modules.config.hcl import Invalid, Node
+from modules.config.schedule import schedule_problem as recurring_problem
 
 if TYPE_CHECKING:
     from modules.config.model import Account
@@ -22,9 +23,6 @@ if TYPE_CHECKING:
 REASONS = ("BOUNCE", "COMPLAINT")  # SES's SuppressionListReason
 DEFAULT_SCHEDULE = "cron(0 5 ? * MON *)"
 _DOMAIN = r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+"
-_RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
-_CRON_FIELD = re.compile(r"[0-9A-Z*?,/#LW-]+")
-_MINUTES = {"minute": 1, "minutes": 1, "hour": 60, "hours": 60, "day": 1440, "days": 1440}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -145,31 +143,14 @@ def _list(node: Node, key: str, pattern: str, hint: str) -> tuple[str, ...] | No
     return values
 
 
-def schedule_problem(expression: str) -> str | None:  # noqa: PLR0911 - one return per problem
-    """What is wrong with an EventBridge Scheduler expression for a recurring cleanup, if anything.
-
-    At most hourly: every run reads the whole (filtered) list again, at 1 request/s.
-    """
-    if expression.startswith("at("):
-        return "a one-time at(...) schedule runs once; for a one-off cleanup use ses-ops suppression clean"
-    rate = _RATE.fullmatch(expression)
-    if rate:
-        value, unit = int(rate.group(1)), rate.group(2)
-        if value < 1 or (value == 1) != (not unit.endswith("s")):
-            return "expected rate(1 hour) or rate(N hours) (singular unit for 1, plural otherwise)"
-        if value * _MINUTES[unit] < 60:
-            return "expected at most one run an hour (each run reads the list again at 1 request/s)"
-        return None
-    if not (expression.startswith("cron(") and expression.endswith(")")):
-        return "expected cron(minutes hours day-of-month month day-of-week year) or rate(N unit)"
-    fields = expression[5:-1].split(" ")
-    if len(fields) != 6 or not all(_CRON_FIELD.fullmatch(f) for f in fields):
-        return "expected six cron fields: minutes hours day-of-month month day-of-week year"
-    if "?" not in (fields[2], fields[4]):
-        return "one of day-of-month and day-of-week must be ? (e.g. cron(0 5 ? * MON *))"
-    if not fields[0].isdigit() or int(fields[0]) > 59:
-        return "expected one minute (0-59) as the first cron field: at most one run an hour"
-    return None
+def schedule_problem(expression: str) -> str | None:
+    """What is wrong with a recurring cleanup's schedule, if anything: at most hourly, since every
+    run reads the whole (filtered) list again, at 1 request/s."""
+    return recurring_problem(
+        expression,
+        hourly_at_most="each run reads the list again at 1 request/s",
+        one_off="for a one-off cleanup use ses-ops suppression clean",
+    )
 
 
 def resolve_suppression_cleanup(cleanup: SuppressionCleanup, accounts: Sequence[Account]) -> None:

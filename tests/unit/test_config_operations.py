@@ -89,6 +89,34 @@ def test_a_bad_schedule_is_named_with_its_key_path(tmp_path: Path) -> None:
     assert problem.startswith("bad/ses.hcl: bounce_report.schedule: expected cron(...) or rate(...)")
 
 
+@pytest.mark.parametrize(
+    ("schedule", "says"),
+    [
+        ("cron(bogus)", "six cron fields"),
+        ("cron(0 6 * * MON *)", "must be ?"),
+        ("rate(1 days)", "singular unit for 1"),
+        ("rate(0 hours)", "singular unit for 1"),
+        ("at(2026-03-01T06:00:00)", "runs once"),
+    ],
+)
+def test_a_bounce_report_schedule_is_checked_as_the_cleanups_is(
+    tmp_path: Path, schedule: str, says: str
+) -> None:
+    (problem,) = problems(tmp_path, f'bounce_report {{\n schedule = "{schedule}"\n}}')
+    assert problem.startswith("bad/ses.hcl: bounce_report.schedule: ")
+    assert says in problem
+    assert f'got "{schedule}"' in problem
+
+
+@pytest.mark.parametrize(
+    "schedule", ["rate(15 minutes)", "rate(1 day)", "cron(0 6 ? * MON *)", "cron(0/30 * ? * * *)"]
+)
+def test_a_bounce_report_may_run_more_often_than_the_cleanup(tmp_path: Path, schedule: str) -> None:
+    report = load(tmp_path, f'bounce_report {{\n schedule = "{schedule}"\n}}').bounce_report
+    assert report is not None
+    assert report.schedule == schedule
+
+
 def test_mail_without_recipients_is_refused(tmp_path: Path) -> None:
     (problem,) = problems(tmp_path, 'bounce_report {\n mail {\n from = "r@news.example.at"\n }\n}')
     assert (
