@@ -6,11 +6,11 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from modules.checks import schedule_problem
 from modules.lambda_asset.props import LOG_RETENTION_DAYS
 from modules.naming import S3_BUCKET_LIMIT, fit
 
 JOB = "bounce_report"
-_SCHEDULE = re.compile(r"(cron|rate)\(.+\)")
 _ADDRESS = re.compile(r"[^@\s]+@[a-z0-9.-]+\.[a-z]{2,}")
 
 
@@ -61,10 +61,9 @@ class BounceReportProps:
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not _SCHEDULE.fullmatch(self.schedule_expression):
-            raise ValueError(
-                f"schedule_expression must be cron(...) or rate(...), got {self.schedule_expression!r}"
-            )
+        problem = schedule_problem(self.schedule_expression)
+        if problem:
+            raise ValueError(f"schedule_expression: {problem}, got {self.schedule_expression!r}")
         for name, value, low, high in (("retention_days", self.retention_days, 1, 3650),
                                        ("period_days", self.period_days, 1, 31),
                                        ("top_domains", self.top_domains, 1, 100)):  # fmt: skip

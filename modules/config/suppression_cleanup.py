@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from modules.checks import schedule_problem as recurring_problem
 from modules.config.hcl import Invalid, Node
-from modules.config.schedule import schedule_problem as recurring_problem
 
 if TYPE_CHECKING:
     from modules.config.model import Account

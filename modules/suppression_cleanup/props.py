@@ -8,11 +8,11 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from modules.checks import schedule_problem
 from modules.lambda_asset.props import LOG_RETENTION_DAYS
 
 JOB = "suppression"
 REASONS = ("BOUNCE", "COMPLAINT")
-_SCHEDULE = re.compile(r"(cron|rate)\(.+\)")
 _DOMAIN = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?")
 # SES answers about 1 request/s on the suppression list: a 15-minute run deletes ≈ 850 addresses.
 MAX_TIMEOUT_SECONDS = 900
@@ -63,10 +63,13 @@ class SuppressionCleanupProps:
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not _SCHEDULE.fullmatch(self.schedule_expression):
-            raise ValueError(
-                f"schedule_expression must be cron(...) or rate(...), got {self.schedule_expression!r}"
-            )
+        problem = schedule_problem(
+            self.schedule_expression,
+            hourly_at_most="each run reads the list again at 1 request/s",
+            one_off="for a one-off cleanup use ses-ops suppression clean",
+        )
+        if problem:
+            raise ValueError(f"schedule_expression: {problem}, got {self.schedule_expression!r}")
         self._check_filters()
         if not 60 <= self.timeout_seconds <= MAX_TIMEOUT_SECONDS:
             raise ValueError(f"timeout_seconds must be 60-{MAX_TIMEOUT_SECONDS}, got {self.timeout_seconds}")

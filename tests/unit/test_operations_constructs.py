@@ -143,6 +143,16 @@ def test_mail_recipients_without_a_sender_identity_are_refused() -> None:
         BounceReportProps(**REPORT, mail_to=["a@example.at"])  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("schedule", "says"), [("cron(bogus)", "six cron fields"), ("at(2026-03-01T06:00:00)", "runs once")]
+)
+def test_a_bounce_report_schedule_scheduler_would_refuse_is_refused_at_synth(
+    schedule: str, says: str
+) -> None:
+    with pytest.raises(ValueError, match=says):
+        BounceReportProps(**{**REPORT, "schedule_expression": schedule})  # type: ignore[arg-type]
+
+
 def test_only_ses_of_this_account_and_rule_set_may_put_archive_copies(archive_doc: dict[str, Any]) -> None:
     statements = json.loads(archive_doc["resource"]["aws_s3_bucket_policy"]["archive"]["policy"])["Statement"]
     put = next(s for s in statements if s["Sid"] == "SesPutsCopiesOfThisRuleSet")
