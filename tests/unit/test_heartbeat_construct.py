@@ -323,17 +323,8 @@ def test_outputs_name_the_state_machine_and_function_with_descriptions(doc: dict
 
 
 @pytest.fixture(scope="module")
-def multi_region(repo_root: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    from modules.config import load_env
-    from modules.platform.app import build_app
-
-    out = tmp_path_factory.mktemp("out")
-    app, stacks = build_app(load_env(repo_root / "envs" / "multi-region"), out, repo_root=repo_root)
-    app.synth()
-    return {
-        s.target.name: json.loads((out / "stacks" / s.target.name / "cdk.tf.json").read_text())
-        for s in stacks
-    }
+def multi_region(synthesized_env: Any) -> dict[str, dict[str, Any]]:
+    return synthesized_env("multi-region").documents()
 
 
 def test_a_stack_whose_region_opts_in_gets_one_heartbeat_for_all_its_slices(

@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from modules.config import load_env
-from modules.platform.app import build_app
 from modules.platform.summary import render, summarize
 
 
-def synth_env(name: str, repo_root: Path, out: Path) -> tuple[dict[str, dict[str, Any]], Any]:
-    env = load_env(repo_root / "envs" / name)
-    app, stacks = build_app(env, out, repo_root=repo_root)
-    app.synth()
-    documents = {
-        s.target.name: json.loads((out / "stacks" / s.target.name / "cdk.tf.json").read_text())
-        for s in stacks
-    }
-    return documents, stacks
-
-
 @pytest.fixture(scope="module")
-def multi_region(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    documents, _ = synth_env("multi-region", repo_root, tmp_path_factory.mktemp("out"))
-    return documents
+def multi_region(synthesized_env: Any) -> dict[str, dict[str, Any]]:
+    return synthesized_env("multi-region").documents()
 
 
 def test_one_stack_per_account_and_region_named_env_account_region(multi_region: dict[str, Any]) -> None:
@@ -100,21 +85,19 @@ def test_a_domain_in_two_regions_is_an_identity_in_both_stacks(multi_region: dic
     }
 
 
-def test_local_backend_keeps_state_outside_the_output_folder(repo_root: Path, tmp_path: Path) -> None:
-    documents, _ = synth_env("example", repo_root, tmp_path / "out")
-    (document,) = documents.values()
+def test_local_backend_keeps_state_outside_the_output_folder(repo_root: Path, synthesized_env: Any) -> None:
+    example = synthesized_env("example")
+    (document,) = example.documents().values()
     path = document["terraform"]["backend"]["local"]["path"]
-    stack_dir = tmp_path / "out" / "stacks" / "example-media-eu-central-1"
+    stack_dir = example.out / "stacks" / "example-media-eu-central-1"
     resolved = (stack_dir / path).resolve()
     assert resolved == repo_root.resolve() / ".terraform-state" / "example-media-eu-central-1.tfstate"
     assert not Path(path).is_absolute()  # the JSON must not depend on where the repo is checked out
 
 
-def test_summary_lists_resources_and_every_dns_record_with_its_expression(
-    repo_root: Path, tmp_path: Path
-) -> None:
-    _, stacks = synth_env("example", repo_root, tmp_path / "out")
-    (summary,) = summarize(stacks, tmp_path / "out")
+def test_summary_lists_resources_and_every_dns_record_with_its_expression(synthesized_env: Any) -> None:
+    example = synthesized_env("example")
+    (summary,) = summarize(example.stacks, example.out)
     assert summary.resources == {
         "aws_cloudwatch_dashboard": 1,
         "aws_cloudwatch_event_rule": 2,

@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from modules.config import load_env
-from modules.platform.app import build_app
-
 
 @pytest.fixture(scope="module")
-def multi_region(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    out = tmp_path_factory.mktemp("out")
-    app, stacks = build_app(load_env(repo_root / "envs" / "multi-region"), out, repo_root=repo_root)
-    app.synth()
-    return {
-        s.target.name: json.loads((out / "stacks" / s.target.name / "cdk.tf.json").read_text())
-        for s in stacks
-    }
+def multi_region(synthesized_env: Any) -> dict[str, dict[str, Any]]:
+    return synthesized_env("multi-region").documents()
 
 
 def test_each_stack_gets_the_sets_declared_for_its_account_region(multi_region: dict[str, Any]) -> None:

@@ -11,7 +11,6 @@ import pytest
 from modules.multi_region_endpoint.props import MultiRegionEndpointProps
 from modules.tenant.props import TenantProps
 from tests.unit.test_config import account, domain, load_tmp, problems_of, region, ses
-from tests.unit.test_platform import synth_env
 
 TWO_REGIONS = region("eu-central-1") + region("eu-west-1")
 ENDPOINT = 'multi_region_endpoint "global" {{\n account = "media"\n regions = [{regions}]\n}}'
@@ -158,9 +157,9 @@ def test_an_endpoint_routes_to_its_secondary_region(synth: Callable[..., dict[st
 
 
 def test_the_multi_region_env_creates_its_endpoint_and_tenant_in_the_owning_stacks(
-    repo_root: Path, tmp_path: Path
+    synthesized_env: Any,
 ) -> None:
-    documents, _ = synth_env("multi-region", repo_root, tmp_path)
+    documents = synthesized_env("multi-region").documents()
     endpoints = {
         name: list(doc["resource"].get("aws_sesv2_multi_region_endpoint", {}))
         for name, doc in documents.items()
