@@ -22,6 +22,7 @@ from modules.heartbeat.construct import Heartbeat
 from modules.heartbeat.props import HeartbeatProps, HeartbeatSlice
 from modules.identity.construct import DomainIdentity, DomainIdentityProps
 from modules.platform.configuration_sets import build_configuration_sets, build_reputation
+from modules.platform.operations import build_bounce_report, build_shadow_archive, build_suppression_cleanup
 from modules.platform.pools import DedicatedIpPools, slice_routing
 from modules.smtp_user.construct import SmtpUser
 from modules.smtp_user.props import SmtpUserProps
@@ -118,15 +119,14 @@ class SesStack(TerraformStack):
                 configuration_sets=self.configuration_sets,
             )  # fmt: skip
         self._tenants_and_endpoints()
-        from modules.platform.operations import (
-            build_bounce_report,
-            build_shadow_archive,
-            build_suppression_cleanup,
-        )
-
-        self.bounce_report = build_bounce_report(self)  # weekly, where there is a status table
-        self.shadow_archive = build_shadow_archive(self)  # the slices' BCC copies, received by SES
-        self.suppression_cleanup = build_suppression_cleanup(self)  # the env's, on its schedule
+        # weekly, where there is a status table
+        self.bounce_report = build_bounce_report(
+            self, target, pipeline=self.event_pipeline, identities=self.identities,
+            foundation=self.sending_foundation,
+        )  # fmt: skip
+        self.shadow_archive = build_shadow_archive(self, target)  # the slices' BCC copies, received by SES
+        # the env's, on its schedule
+        self.suppression_cleanup = build_suppression_cleanup(self, target, foundation=self.sending_foundation)
 
     def sending_foundation(self) -> SendingFoundation:
         """The stack's one customer-managed key, state table and alarm topic.

@@ -238,7 +238,7 @@ def synth_envs(envs: list[str], *, envs_dir: Path, work: Path, repo_root: Path) 
     across them all; ``None`` (problems printed) when any fails."""
     from modules.config import ConfigError, load_env
     from modules.naming.check import check_names, read_stacks
-    from modules.platform.cli import synth_quietly
+    from modules.platform.synthesis import synth_quietly
 
     synthesized, stacks = {}, []
     for name in envs:

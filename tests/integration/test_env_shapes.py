@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from modules.config import ConfigError, load_env
 from modules.config.model import StackTarget
 from modules.naming.check import check_names, read_stacks
-from modules.platform.cli import synth_quietly
+from modules.platform.synthesis import synth_quietly
 from tests.support.env_shapes import (
     CONFIGURATION_SET_KINDS,
     POOL_KINDS,

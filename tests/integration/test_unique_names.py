@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from modules.config import load_env
-from modules.platform.cli import synth_quietly
+from modules.platform.synthesis import synth_quietly
 from modules.platform.tf_check import synth_envs
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
