@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from modules.config.hcl import Node
-
-if TYPE_CHECKING:
-    from modules.config.model import Domain, Slice
+from modules.config.shapes import DomainShape
 
 _ADDRESS = r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9-]+(\.[a-z0-9-]+)+"
 # Regions where SES receives mail (AWS General Reference, "Email receiving endpoints"). Extend the
@@ -63,10 +61,29 @@ def parse_archive(slice_node: Node) -> Archive | None:
     return archive
 
 
-def resolve_archives(slices: Sequence[Slice], domains: Sequence[Domain]) -> list[str]:
+class ArchivingSlice(Protocol):
+    """What the archive checks read of a slice (``model.Slice``)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def source(self) -> str: ...
+
+    @property
+    def account(self) -> str: ...
+
+    @property
+    def region(self) -> str: ...
+
+    @property
+    def archive(self) -> Archive | None: ...
+
+
+def resolve_archives(slices: Sequence[ArchivingSlice], domains: Sequence[DomainShape]) -> list[str]:
     """Every problem with the slices' archives: region, domain, and per account-region agreement."""
     problems: list[str] = []
-    first: dict[tuple[str, str], Slice] = {}
+    first: dict[tuple[str, str], ArchivingSlice] = {}
     for item in slices:
         archive = item.archive
         if archive is None:

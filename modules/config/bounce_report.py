@@ -11,13 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from modules.checks import schedule_problem
 from modules.config.hcl import Invalid, Node
-
-if TYPE_CHECKING:
-    from modules.config.model import ConfigurationSet, Domain
+from modules.config.shapes import ConfigurationSetShape, DomainShape
 
 DEFAULT_SCHEDULE = "cron(0 6 ? * MON *)"
 _TIMEZONE = r"UTC|[A-Z][A-Za-z_]+(/[A-Za-z0-9_+-]+){1,2}"
@@ -93,7 +90,7 @@ def _mail(node: Node) -> tuple[str | None, tuple[str, ...]]:
     return sender, recipients
 
 
-def report_regions(configuration_sets: Sequence[ConfigurationSet]) -> set[tuple[str, str]]:
+def report_regions(configuration_sets: Sequence[ConfigurationSetShape]) -> set[tuple[str, str]]:
     """(account, region) pairs with a status table: a managed set whose events go to SNS."""
     return {
         (c.account, c.region)
@@ -103,7 +100,10 @@ def report_regions(configuration_sets: Sequence[ConfigurationSet]) -> set[tuple[
 
 
 def resolve_bounce_report(
-    report: BounceReport, *, domains: Sequence[Domain], configuration_sets: Sequence[ConfigurationSet]
+    report: BounceReport,
+    *,
+    domains: Sequence[DomainShape],
+    configuration_sets: Sequence[ConfigurationSetShape],
 ) -> None:
     """The summary mail's domain must be an identity wherever a report is built."""
     if report.mail_from is None:

@@ -12,13 +12,10 @@ import re
 import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from modules.checks import schedule_problem as recurring_problem
 from modules.config.hcl import Invalid, Node
-
-if TYPE_CHECKING:
-    from modules.config.model import Account
+from modules.config.shapes import AccountShape
 
 REASONS = ("BOUNCE", "COMPLAINT")  # SES's SuppressionListReason
 DEFAULT_SCHEDULE = "cron(0 5 ? * MON *)"
@@ -153,7 +150,7 @@ def schedule_problem(expression: str) -> str | None:
     )
 
 
-def resolve_suppression_cleanup(cleanup: SuppressionCleanup, accounts: Sequence[Account]) -> None:
+def resolve_suppression_cleanup(cleanup: SuppressionCleanup, accounts: Sequence[AccountShape]) -> None:
     """``accounts`` and ``regions`` name declared ones, and select at least one stack."""
     known = {a.alias: a for a in accounts}
     where = f"{cleanup.source}: suppression_cleanup"

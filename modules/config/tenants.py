@@ -10,15 +10,12 @@ sends through it only for identities verified in both, so a domain of the accoun
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from modules.config.hcl import Invalid, Node
+from modules.config.shapes import AccountShape, DomainShape
 from modules.identity.props import validate_domain_name
-
-if TYPE_CHECKING:
-    from modules.config.model import Account, Domain
 
 # SES: tenant and endpoint names are 1-64 letters, digits, underscores and hyphens.
 SES_NAME = r"[A-Za-z0-9_-]{1,64}"
@@ -105,7 +102,7 @@ def parse_multi_region_endpoint(name: str, node: Node) -> MultiRegionEndpoint:
     return MultiRegionEndpoint(name=name, account=account, regions=(regions[0], regions[1]), source=node.file)
 
 
-def _account(where: str, alias: str, accounts: list[Account]) -> Account:
+def _account(where: str, alias: str, accounts: Sequence[AccountShape]) -> AccountShape:
     account = next((a for a in accounts if a.alias == alias), None)
     if account is None:
         known = ", ".join(a.alias for a in accounts) or "none declared"
@@ -113,7 +110,7 @@ def _account(where: str, alias: str, accounts: list[Account]) -> Account:
     return account
 
 
-def _region(where: str, account: Account, region: str, key: str = "region") -> None:
+def _region(where: str, account: AccountShape, region: str, key: str = "region") -> None:
     if account.region(region) is None:
         declared = ", ".join(r.name for r in account.regions)
         raise Invalid(
@@ -123,8 +120,8 @@ def _region(where: str, account: Account, region: str, key: str = "region") -> N
 
 def resolve_tenant(
     tenant: Tenant,
-    accounts: list[Account],
-    domains: list[Domain],
+    accounts: Sequence[AccountShape],
+    domains: Sequence[DomainShape],
     configuration_sets: Collection[tuple[str, str, str]] = (),
 ) -> Tenant:
     """``configuration_sets``: (account, region, name) of every declared configuration set."""
@@ -150,7 +147,7 @@ def resolve_tenant(
 
 
 def resolve_multi_region_endpoint(
-    endpoint: MultiRegionEndpoint, accounts: list[Account], domains: list[Domain]
+    endpoint: MultiRegionEndpoint, accounts: Sequence[AccountShape], domains: Sequence[DomainShape]
 ) -> MultiRegionEndpoint:
     where = f'{endpoint.source}: multi_region_endpoint "{endpoint.name}"'
     account = _account(where, endpoint.account, accounts)
