@@ -3,7 +3,7 @@ their reputation alarms, dashboard and breaker."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from constructs import Construct
 
@@ -63,15 +63,17 @@ def build_reputation(
     sets: dict[str, ConfigurationSet],
     slices: Sequence[CapacitySlice],
     *,
-    foundation: SendingFoundation,
+    foundation: Callable[[], SendingFoundation],
 ) -> ReputationMonitor | None:
     """Alarms, dashboard and breaker for the stack's managed sets; ``None`` without any.
 
     The breaker pauses, with a set, each slice that names it or whose from-domains default to it.
-    ``foundation`` is the stack's (its alarm topic and key; the state table when there are slices).
+    ``foundation`` hands out the stack's (its alarm topic and key; the state table when there are
+    slices), asked for only when there is a set to monitor.
     """
     if not sets:
         return None
+    keys = foundation()
     defaults = {d.name: d.configuration_set for d in target.domains}
 
     def sends_with(item: Slice, name: str) -> bool:
@@ -97,8 +99,8 @@ def build_reputation(
             region=target.region.name,
             configuration_sets=monitored,
             max_send_rate=target.region.max_send_rate,
-            alarm_topic_arn=foundation.alarm_topic_arn,
-            alarm_topic_key_arn=foundation.key_arn,
+            alarm_topic_arn=keys.alarm_topic_arn,
+            alarm_topic_key_arn=keys.key_arn,
             slices=[
                 MonitoredSlice(
                     name=s.props.name,
@@ -107,7 +109,7 @@ def build_reputation(
                 )
                 for s in slices
             ],
-            state_table_name=foundation.table_name if slices else None,
-            state_table_arn=foundation.table_arn if slices else None,
+            state_table_name=keys.table_name if slices else None,
+            state_table_arn=keys.table_arn if slices else None,
         ),
     )

@@ -92,12 +92,8 @@ class SesStack(TerraformStack):
             self._slices()
             if target.region.heartbeat.enabled:
                 self._heartbeat()
-        self.reputation = (
-            build_reputation(
-                self, target, self.configuration_sets, self.slices, foundation=self.sending_foundation()
-            )
-            if self.configuration_sets
-            else None
+        self.reputation = build_reputation(
+            self, target, self.configuration_sets, self.slices, foundation=self.sending_foundation
         )
         # Every SES event of the stack's configuration sets with an SNS destination: logged,
         # status by message id, metrics (which the reputation alarms above read).

@@ -50,3 +50,12 @@ def test_a_set_with_the_breaker_off_gets_alarms_but_no_breaker(multi_region: dic
     assert "reputation_breaker" not in resources["aws_lambda_function"]
     names = {a["alarm_name"] for a in resources["aws_cloudwatch_metric_alarm"].values()}
     assert "multi-region-newsletter-bounce-rate-critical" in names
+
+
+def test_without_a_managed_set_there_is_no_monitor_and_no_foundation_is_asked_for() -> None:
+    from modules.platform.configuration_sets import build_reputation
+
+    def foundation() -> Any:
+        raise AssertionError("the foundation is created only for a set to monitor")
+
+    assert build_reputation(None, None, {}, [], foundation=foundation) is None  # type: ignore[arg-type]
