@@ -10,6 +10,11 @@ import re
 NAME = re.compile(r"[a-z][a-z0-9-]{0,30}[a-z0-9]")
 """Environment and slice names: they become parts of AWS resource names."""
 
+SES_NAME_PATTERN = r"[A-Za-z0-9_-]{1,64}"
+"""SES's rule for the names it keeps: configuration sets, event destinations, dedicated IP pools,
+tenants, multi-region endpoints (the config layer matches it as a pattern, props as a regex)."""
+SES_NAME = re.compile(SES_NAME_PATTERN)
+
 
 def check_name(key: str, value: str) -> None:
     if not NAME.fullmatch(value):

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from modules.checks import check_account_id, check_name, check_range, partition
+from modules.checks import SES_NAME, check_account_id, check_name, check_range, partition
 from modules.lambda_asset.props import LOG_RETENTION_DAYS
 
 if TYPE_CHECKING:
@@ -15,7 +14,7 @@ if TYPE_CHECKING:
 
 LANES = ("transactional", "bulk")  # one SQS queue each; applications pick the lane per message
 METRICS_NAMESPACE = "SesPlatform"
-_CONFIGURATION_SET = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_CONFIGURATION_SET = SES_NAME
 
 LEDGER_PK = "ledger"  # the account's send ledger item (functions/common/ledger.py; a test keeps them equal)
 

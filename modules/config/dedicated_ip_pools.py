@@ -16,6 +16,7 @@ from dataclasses import replace
 from functools import partial
 from types import MappingProxyType
 
+from modules.checks import SES_NAME_PATTERN
 from modules.config.hcl import Invalid, Node
 from modules.config.model import (
     DEFAULT_BLOCKLIST_ZONES,
@@ -27,8 +28,7 @@ from modules.config.model import (
     Warmup,
 )
 
-POOL_NAME = r"[A-Za-z0-9_-]{1,64}"
-CONFIGURATION_SET = r"[A-Za-z0-9_-]{1,64}"
+POOL_NAME = CONFIGURATION_SET = SES_NAME_PATTERN
 SCALING_MODES = ("STANDARD", "MANAGED")
 ZONE = r"(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
 MAX_WARMUP_DAYS = 366

@@ -10,6 +10,7 @@ from functools import partial
 from types import MappingProxyType
 from typing import TypeVar
 
+from modules.checks import SES_NAME_PATTERN
 from modules.config.hcl import Invalid, Node
 from modules.config.model import Account, Domain
 from modules.identity.props import (
@@ -79,7 +80,7 @@ def parse_domain(name: str, node: Node) -> Domain:
         mail_from=_sub(node, "mail_from", partial(_mail_from, domain=name), _DEFAULT_MAIL_FROM),
         dmarc=_sub(node, "dmarc", _dmarc, Dmarc()),
         configuration_set=node.str(
-            "configuration_set", pattern=r"[A-Za-z0-9_-]{1,64}", hint="a configuration set name"
+            "configuration_set", pattern=SES_NAME_PATTERN, hint="a configuration set name"
         ),
         dns_ttl_seconds=node.int("dns_ttl_seconds", default=600, minimum=60, maximum=86400),
         tags=freeze(node.str_map("tags")),

@@ -10,13 +10,14 @@ import re
 from collections.abc import Callable
 from functools import partial
 
+from modules.checks import SES_NAME_PATTERN
 from modules.config.archive import parse_archive
 from modules.config.hcl import Invalid, Node
 from modules.config.model import NAME, NAME_HINT, Account, Domain, RegionQuota, Slice
 from modules.identity.props import validate_domain_name
 from modules.lambda_asset.props import LOG_RETENTION_DAYS
 
-CONFIGURATION_SET = r"[A-Za-z0-9_-]{1,64}"
+CONFIGURATION_SET = SES_NAME_PATTERN
 RESERVED_PREFIX = "ses-"  # <env>-ses-… are the platform's own names (event logger, heartbeat, …)
 # Lambda function names ("<env>-<slice>-sender") are at most 64 characters (the role adds the region
 # and is shortened to fit: modules/naming).

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 
+from modules.checks import SES_NAME_PATTERN
 from modules.config.hcl import Invalid, Node
 from modules.config.model import NAME, NAME_HINT, Account, Domain, SmtpUser
 from modules.identity.props import validate_domain_name
 from modules.lambda_asset.props import LOG_RETENTION_DAYS
 
-CONFIGURATION_SET = r"[A-Za-z0-9_-]{1,64}"
+CONFIGURATION_SET = SES_NAME_PATTERN
 REGION = r"[a-z]{2}(?:-gov)?-[a-z]+-[0-9]"
 # Who may read the secret: an account, or an IAM role or user (paths allowed).
 READER = r"arn:aws(?:-cn|-us-gov)?:iam::[0-9]{12}:(?:root|role/[\w+=,.@/-]{1,512}|user/[\w+=,.@/-]{1,512})"

@@ -13,13 +13,13 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
+from modules.checks import SES_NAME_PATTERN
 from modules.config.hcl import Invalid, Node
 from modules.config.shapes import AccountShape, DomainShape
 from modules.identity.props import validate_domain_name
 
 # SES: tenant and endpoint names are 1-64 letters, digits, underscores and hyphens.
-SES_NAME = r"[A-Za-z0-9_-]{1,64}"
-CONFIGURATION_SET = r"[A-Za-z0-9_-]{1,64}"
+SES_NAME = CONFIGURATION_SET = SES_NAME_PATTERN
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,10 +8,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from modules.checks import check_account_id, check_name, check_range, partition
+from modules.checks import SES_NAME, check_account_id, check_name, check_range, partition
 from modules.identity.props import validate_domain_name
 
-CONFIGURATION_SET_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+CONFIGURATION_SET_NAME = SES_NAME
 # SES's event types in the words of aws_sesv2_configuration_set_event_destination.
 EVENT_TYPES = (
     "SEND", "REJECT", "BOUNCE", "COMPLAINT", "DELIVERY", "DELIVERY_DELAY", "OPEN", "CLICK",
@@ -26,7 +26,7 @@ MAX_DELIVERY_SECONDS = (300, 50400)
 # SES puts an account under review at a 5 % bounce rate or a 0.1 % complaint rate.
 SES_REVIEW_BOUNCE_PERCENT = 5.0
 SES_REVIEW_COMPLAINT_PERCENT = 0.1
-_DESTINATION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_DESTINATION_NAME = SES_NAME
 _DIMENSION = re.compile(r"[A-Za-z0-9_:-]{1,256}")
 _ARN = re.compile(r"arn:aws(?:-cn|-us-gov)?:[a-z0-9-]+:[a-z0-9-]*:[0-9]{12}:.+")
 

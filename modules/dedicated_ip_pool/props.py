@@ -8,13 +8,13 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from modules.checks import check_account_id, check_name, check_range
+from modules.checks import SES_NAME, check_account_id, check_name, check_range
 from modules.lambda_asset.props import LOG_RETENTION_DAYS
 
 WARMUP_JOB = "warmup_controller"  # functions/warmup_controller/handler.py
 BLOCKLIST_JOB = "blocklist_monitor"  # functions/blocklist_monitor/handler.py
 SCALING_MODES = ("STANDARD", "MANAGED")
-_POOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_POOL_NAME = SES_NAME
 _ZONE = re.compile(r"(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 
 

@@ -21,6 +21,7 @@ LOG_RETENTION_DAYS = (
 )  # fmt: skip
 RUNTIMES = ("python3.12", "python3.13")
 ARCHITECTURES = ("arm64", "x86_64")
+# Lambda's rule for function names: the same characters as SES's names, by chance, not by design
 _FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _POLICY_NAME = re.compile(r"[\w+=,.@-]{1,128}")
 _ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}")

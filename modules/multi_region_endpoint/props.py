@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-SES_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+from modules.checks import SES_NAME
 
 
 @dataclass(frozen=True, kw_only=True)

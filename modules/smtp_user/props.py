@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from modules.checks import check_account_id, check_name, check_range, partition
+from modules.checks import SES_NAME, check_account_id, check_name, check_range, partition
 from modules.lambda_asset.props import LOG_RETENTION_DAYS
 
 if TYPE_CHECKING:
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 SMTP_ROTATION_JOB = "smtp_rotation"
 MAX_ROTATION_DAYS = 90
-_CONFIGURATION_SET = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_CONFIGURATION_SET = SES_NAME
 _REGION = re.compile(r"[a-z]{2}(?:-gov)?-[a-z]+-[0-9]")
 _READER = re.compile(
     r"arn:aws(?:-cn|-us-gov)?:iam::[0-9]{12}:(?:root|role/[\w+=,.@/-]{1,512}|user/[\w+=,.@/-]{1,512})"

@@ -6,9 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from modules.checks import check_account_id, partition
-
-SES_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+from modules.checks import SES_NAME, check_account_id, partition
 
 
 @dataclass(frozen=True, kw_only=True)
