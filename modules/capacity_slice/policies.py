@@ -6,11 +6,11 @@ policies (where it means "this key") and for X-Ray (no resource-level permission
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from modules.capacity_slice.props import LEDGER_PK, FoundationProps
+from modules.shared.iam import policy_document
 
 # Everything the account's IAM may be granted on the key, spelled out (no kms:*): administration
 # including kms:PutKeyPolicy, so the key can never become unmanageable, and every data operation.
@@ -49,8 +49,8 @@ LANE_ACTIONS = (
 STATE_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
 
 
-def _document(*statements: dict[str, object]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+def _document(*statements: dict[str, Any]) -> str:
+    return policy_document("sending foundation", *statements)
 
 
 def key_policy_json(props: FoundationProps) -> str:

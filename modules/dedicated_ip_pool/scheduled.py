@@ -21,8 +21,8 @@ from modules.alarms import metric_alarm
 from modules.capacity_slice.construct import SENDER_CHECKOV_SKIPS
 from modules.checks import partition
 from modules.lambda_asset.construct import PythonFunction
-from modules.lambda_asset.props import check_no_wildcard_actions
 from modules.naming import with_region
+from modules.shared.iam import policy_document
 
 SCHEDULED_CHECKOV_SKIPS = {
     "CKV_AWS_117": "It calls only AWS APIs (SES, DynamoDB, KMS) and public DNS; a VPC adds NAT or "
@@ -33,10 +33,7 @@ SCHEDULED_CHECKOV_SKIPS = {
 }
 
 
-def document(name: str, *statements: dict[str, Any]) -> str:
-    policy = json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
-    check_no_wildcard_actions(policy, name)
-    return policy
+document = policy_document  # the name its callers use
 
 
 def schedule_function(

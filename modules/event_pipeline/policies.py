@@ -5,18 +5,16 @@ No action contains ``*``; a resource is ``*`` only in the key policy, where it m
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
+from typing import Any
 
 from modules.capacity_slice.policies import KEY_LOGS_ACTIONS, account_administers_key
 from modules.event_pipeline.props import EventPipelineProps
-from modules.lambda_asset.props import check_no_wildcard_actions
+from modules.shared.iam import policy_document
 
 
-def _document(*statements: dict[str, object]) -> str:
-    policy = json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
-    check_no_wildcard_actions(policy, "event pipeline")
-    return policy
+def _document(*statements: dict[str, Any]) -> str:
+    return policy_document("event pipeline", *statements)
 
 
 def key_policy_json(props: EventPipelineProps) -> str:

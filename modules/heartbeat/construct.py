@@ -28,8 +28,9 @@ from modules.capacity_slice.foundation import SendingFoundation
 from modules.capacity_slice.props import LEDGER_PK
 from modules.heartbeat.props import HEARTBEAT_JOB, HeartbeatProps
 from modules.lambda_asset.construct import PythonFunction
-from modules.lambda_asset.props import PythonFunctionProps, check_no_wildcard_actions
+from modules.lambda_asset.props import PythonFunctionProps
 from modules.naming import with_region
+from modules.shared.iam import policy_document
 
 # Wait until the next whole multiple of the tick: "2026-03-01T12:01:37Z" (no fraction, RFC 3339).
 TIMESTAMP_PICTURE = "[Y0001]-[M01]-[D01]T[H01]:[m01]:[s01]Z"
@@ -57,9 +58,7 @@ XRAY_ACTIONS = (
 
 
 def _document(*statements: dict[str, Any]) -> str:
-    policy = json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
-    check_no_wildcard_actions(policy, "heartbeat")
-    return policy
+    return policy_document("heartbeat", *statements)
 
 
 def _assume(service: str, conditions: dict[str, Any] | None = None) -> str:

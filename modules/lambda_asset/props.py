@@ -5,14 +5,13 @@ Pure Python (no cdktn import) so the config layer can share the constants.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from modules.lambda_asset.package import REPO_ROOT
+from modules.shared.iam import check_no_wildcard_actions
 
 # CloudWatch Logs accepts exactly these retention periods (PutRetentionPolicy).
 LOG_RETENTION_DAYS = (
@@ -117,25 +116,3 @@ class PythonFunctionProps:
             )
         if self.role_name is not None and not _ROLE_NAME.fullmatch(self.role_name):
             raise ValueError(f"role_name must be 1-64 IAM name characters, got {self.role_name!r}")
-
-
-def policy_statements(policy_json: str) -> list[dict[str, Any]]:
-    """The statements of an IAM policy document (a single statement object becomes a list)."""
-    document = json.loads(policy_json)
-    statements = document.get("Statement", [])
-    return [statements] if isinstance(statements, dict) else list(statements)
-
-
-def statement_actions(statement: Mapping[str, Any]) -> list[str]:
-    actions = statement.get("Action", [])
-    return [actions] if isinstance(actions, str) else list(actions)
-
-
-def check_no_wildcard_actions(policy_json: str, name: str) -> None:
-    """Raise ``ValueError`` if any statement allows an action with ``*`` or uses ``NotAction``."""
-    for statement in policy_statements(policy_json):
-        if "NotAction" in statement:
-            raise ValueError(f"policy {name!r}: NotAction grants everything else; list the actions")
-        wild = [action for action in statement_actions(statement) if "*" in action]
-        if wild:
-            raise ValueError(f"policy {name!r}: actions must be named one by one, got {', '.join(wild)}")

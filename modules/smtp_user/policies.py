@@ -6,12 +6,11 @@ means "this key" / "this secret".
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from modules.capacity_slice.policies import KEY_LOGS_ACTIONS, account_administers_key
-from modules.lambda_asset.props import check_no_wildcard_actions
+from modules.shared.iam import policy_document
 from modules.smtp_user.props import SmtpUserProps
 
 # What the rotation does to its own user's keys and nothing else.
@@ -29,9 +28,7 @@ READ_SECRET_ACTIONS = ("secretsmanager:GetSecretValue", "secretsmanager:Describe
 
 
 def _document(*statements: dict[str, Any]) -> str:
-    policy = json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
-    check_no_wildcard_actions(policy, "smtp_user")
-    return policy
+    return policy_document("smtp_user", *statements)
 
 
 def _via_secrets_manager(props: SmtpUserProps, region: str) -> dict[str, Any]:

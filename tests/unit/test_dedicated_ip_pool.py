@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from modules.dedicated_ip_pool.props import BlocklistMonitorProps, WarmupPlan
-from modules.lambda_asset.props import policy_statements, statement_actions
+from modules.shared.iam import policy_statements, statement_actions
 from tests.unit.test_capacity_slice import env_of, policies_of, resources
 
 ACCOUNT = "111111111111"

@@ -13,7 +13,7 @@ from functions.event_logger import handler
 from functions.event_logger.metrics import METRICS_NAMESPACE as RUNTIME_NAMESPACE
 from functions.event_logger.status import HASH_KEY, TTL_ATTRIBUTE
 from modules.event_pipeline.props import METRICS_NAMESPACE, EventPipelineProps
-from modules.lambda_asset.props import policy_statements, statement_actions
+from modules.shared.iam import policy_statements, statement_actions
 
 ACCOUNT = "111111111111"
 TOPICS = ("${aws_sns_topic.transactional.arn}", "${aws_sns_topic.bulk.arn}")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from modules.heartbeat.props import HeartbeatProps, HeartbeatSlice
-from modules.lambda_asset.props import policy_statements, statement_actions
+from modules.shared.iam import policy_statements, statement_actions
 
 ACCOUNT = "111111111111"
 KEY = "${aws_kms_key.sending.arn}"
