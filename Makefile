@@ -16,7 +16,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 TF_PLUGIN_MIRROR ?=
-.PHONY: help synth validate test unit integration lint fmt scan tf-check plan apply bench lock clean
+.PHONY: help synth validate test test-fast browser unit integration lint fmt scan tf-check plan apply bench lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -42,6 +42,12 @@ validate: $(VENV)/.stamp ## only load and validate envs/$(ENV)
 
 test: $(VENV)/.stamp $(CHECKOV_VENV)/.stamp ## the whole test suite
 	CHECKOV_BIN=$(CURDIR)/$(CHECKOV) $(PY) -m pytest
+
+test-fast: $(VENV)/.stamp $(CHECKOV_VENV)/.stamp ## the suite without the tests marked slow or browser
+	CHECKOV_BIN=$(CURDIR)/$(CHECKOV) $(PY) -m pytest -m "not slow and not browser"
+
+browser: $(VENV)/.stamp ## headless Chromium for the browser tests (Debian's package: root and apt-get)
+	$(PY) -m tests.support.chromium
 
 unit: $(VENV)/.stamp ## unit tests only (fast)
 	$(PY) -m pytest tests/unit

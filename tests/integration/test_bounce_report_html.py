@@ -1,5 +1,5 @@
 """The bounce report's HTML as a reader sees it: rendered by headless Chromium (Debian's package,
-installed by the set-up when missing), then assertions on the visible text."""
+installed by ``make browser``), then assertions on the visible text."""
 
 from __future__ import annotations
 
@@ -12,16 +12,14 @@ from functions.bounce_report.render import html_report
 from functions.bounce_report.report import Report
 from tests.support import chromium
 
-_BROWSER: list[tuple[str | None, str]] = []
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def browser() -> str:
-    if not _BROWSER:
-        _BROWSER.append(chromium.ensure())
-    path, why = _BROWSER[0]
+    path = chromium.find()
     if path is None:
-        pytest.skip(why)
+        pytest.skip("no chromium on PATH: `make browser` installs Debian's package (root and apt-get)")
     return path
 
 

@@ -29,6 +29,8 @@ import pytest
 from modules.platform import scan
 from modules.platform.scan import Finding, ScanResult, StackResult
 
+pytestmark = pytest.mark.slow  # minutes on a 2-core machine: make test-fast leaves it out
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ENVS = sorted(p.name for p in (REPO_ROOT / "envs").iterdir() if p.is_dir())
 CHECKOV_BIN = os.environ.get("CHECKOV_BIN", str(REPO_ROOT / ".venv-checkov" / "bin" / "checkov"))

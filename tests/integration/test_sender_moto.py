@@ -30,6 +30,8 @@ from functions.sender.limiter import DynamoDbLimiter
 from tests.support.aws import create_state_table
 from tests.support.scenarios import DOMAIN, FROM, malformed_messages
 
+pytestmark = pytest.mark.slow  # minutes on a 2-core machine: make test-fast leaves it out
+
 REGION = "eu-central-1"
 TABLE = "example-media-eu-central-1-state"
 SLICE = "at-de"

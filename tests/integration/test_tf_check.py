@@ -37,6 +37,7 @@ def _mirror() -> object:
 MIRROR = _mirror()
 
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.skipif(
         BINARY is None, reason="neither terraform nor tofu on PATH: make tf-check runs where one is"
     ),

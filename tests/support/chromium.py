@@ -1,5 +1,8 @@
-"""Headless Chromium for tests that check what a reader sees: Debian's ``chromium`` package,
-installed by the test set-up when it is missing (root and apt-get, as on the CI machine)."""
+"""Headless Chromium for tests that check what a reader sees: Debian's ``chromium`` package.
+
+``make browser`` installs it (``python -m tests.support.chromium``: root and apt-get, as on the
+CI machine, which runs it before ``make test``); the tests only look for it and are skipped,
+saying so, where it is missing. Installing is a set-up step, not something a test run does."""
 
 from __future__ import annotations
 
@@ -17,7 +20,8 @@ def find() -> str | None:
 
 
 def ensure() -> tuple[str | None, str]:
-    """The browser's path, installing Debian's package if needed; else ``(None, why not)``."""
+    """The browser's path, installing Debian's package if needed; else ``(None, why not)``.
+    For ``make browser`` only."""
     found = find()
     if found:
         return found, ""
@@ -84,3 +88,14 @@ def _run(browser: str, workdir: Path, *args: str) -> str:
     if done.returncode != 0:
         raise RuntimeError(f"chromium exited {done.returncode}: {done.stderr[-2000:]}")
     return done.stdout
+
+
+def main() -> int:
+    """``make browser``: 0 with the browser's path printed, 1 saying why it could not be had."""
+    path, why = ensure()
+    print(path or f"no browser: {why}")
+    return 0 if path else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
