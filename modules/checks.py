@@ -6,6 +6,7 @@ Each raises ``ValueError`` with a message that names the field and says what was
 from __future__ import annotations
 
 import re
+import zoneinfo
 
 NAME = re.compile(r"[a-z][a-z0-9-]{0,30}[a-z0-9]")
 """Environment and slice names: they become parts of AWS resource names."""
@@ -79,3 +80,14 @@ def schedule_problem(  # noqa: PLR0911 - one return per problem
             f"expected one minute (0-59) as the first cron field: at most one run an hour ({hourly_at_most})"
         )
     return None
+
+
+_TIMEZONE_SHAPE = re.compile(r"UTC|[A-Z][A-Za-z_]+(/[A-Za-z0-9_+-]+){1,2}")
+
+
+def timezone_problem(name: str) -> str | None:
+    """What is wrong with an IANA time zone name for EventBridge Scheduler, if anything: checked
+    against the time zone database where Python has one, else by its shape."""
+    zones = zoneinfo.available_timezones()
+    known = name in zones | {"UTC"} if zones else bool(_TIMEZONE_SHAPE.fullmatch(name))
+    return None if known else "expected an IANA time zone such as Europe/Vienna"

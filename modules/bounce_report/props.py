@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from modules.checks import schedule_problem
+from modules.checks import schedule_problem, timezone_problem
 from modules.lambda_asset.props import LOG_RETENTION_DAYS
 from modules.naming import S3_BUCKET_LIMIT, fit
 
@@ -61,6 +61,9 @@ class BounceReportProps:
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        zone_problem = timezone_problem(self.timezone)
+        if zone_problem:
+            raise ValueError(f"timezone: {zone_problem}, got {self.timezone!r}")
         problem = schedule_problem(self.schedule_expression)
         if problem:
             raise ValueError(f"schedule_expression: {problem}, got {self.schedule_expression!r}")

@@ -12,12 +12,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from modules.checks import schedule_problem
+from modules.checks import schedule_problem, timezone_problem
 from modules.config.hcl import Invalid, Node
 from modules.config.shapes import ConfigurationSetShape, DomainShape
 
 DEFAULT_SCHEDULE = "cron(0 6 ? * MON *)"
-_TIMEZONE = r"UTC|[A-Z][A-Za-z_]+(/[A-Za-z0-9_+-]+){1,2}"
 _ADDRESS = r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9-]+(\.[a-z0-9-]+)+"
 
 
@@ -53,10 +52,7 @@ def parse_bounce_report(node: Node) -> BounceReport:
     report = BounceReport(
         source=node.file,
         schedule=_schedule(node),
-        timezone=node.str(
-            "timezone", default="UTC", pattern=_TIMEZONE, hint="an IANA time zone such as Europe/Vienna"
-        )
-        or "UTC",
+        timezone=_timezone(node),
         retention_days=node.int("retention_days", default=400, minimum=1, maximum=3650),
         period_days=node.int("period_days", default=7, minimum=1, maximum=31),
         top_domains=node.int("top_domains", default=10, minimum=1, maximum=100),
@@ -73,6 +69,14 @@ def _schedule(node: Node) -> str:
     if problem:
         raise node.fail("schedule", f'{problem}, got "{schedule}"')
     return schedule
+
+
+def _timezone(node: Node) -> str:
+    timezone = node.str("timezone", default="UTC") or "UTC"
+    problem = timezone_problem(timezone)
+    if problem:
+        raise node.fail("timezone", f'{problem}, got "{timezone}"')
+    return timezone
 
 
 def _mail(node: Node) -> tuple[str | None, tuple[str, ...]]:

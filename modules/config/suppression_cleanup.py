@@ -9,11 +9,11 @@ suppression clean``. It only reports until ``delete = true``: a schedule is watc
 from __future__ import annotations
 
 import re
-import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from modules.checks import schedule_problem as recurring_problem
+from modules.checks import timezone_problem
 from modules.config.hcl import Invalid, Node
 from modules.config.shapes import AccountShape
 
@@ -101,9 +101,9 @@ def parse_suppression_cleanup(node: Node) -> SuppressionCleanup:
     if problem:
         raise node.fail("schedule", f'{problem}, got "{schedule}"')
     timezone = node.str("timezone", default="UTC") or "UTC"
-    zones = zoneinfo.available_timezones()  # empty without a time zone database: not checked then
-    if zones and timezone not in zones | {"UTC"}:
-        raise node.fail("timezone", f'expected an IANA time zone such as Europe/Vienna, got "{timezone}"')
+    problem = timezone_problem(timezone)
+    if problem:
+        raise node.fail("timezone", f'{problem}, got "{timezone}"')
     delete = node.bool("delete", default=False)
     if delete and not (domains or pattern or older):
         raise node.fail(

@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from modules.checks import schedule_problem
+from modules.checks import schedule_problem, timezone_problem
 from modules.lambda_asset.props import LOG_RETENTION_DAYS
 
 JOB = "suppression"
@@ -63,6 +63,9 @@ class SuppressionCleanupProps:
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        zone_problem = timezone_problem(self.timezone)
+        if zone_problem:
+            raise ValueError(f"timezone: {zone_problem}, got {self.timezone!r}")
         problem = schedule_problem(
             self.schedule_expression,
             hourly_at_most="each run reads the list again at 1 request/s",

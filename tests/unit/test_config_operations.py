@@ -117,6 +117,14 @@ def test_a_bounce_report_may_run_more_often_than_the_cleanup(tmp_path: Path, sch
     assert report.schedule == schedule
 
 
+def test_a_bounce_report_time_zone_is_checked_as_the_cleanups_is(tmp_path: Path) -> None:
+    (problem,) = problems(tmp_path, 'bounce_report {\n timezone = "Europe/Vienne"\n}')
+    assert problem == (
+        "bad/ses.hcl: bounce_report.timezone: expected an IANA time zone such as Europe/Vienna, "
+        'got "Europe/Vienne"'
+    )
+
+
 def test_mail_without_recipients_is_refused(tmp_path: Path) -> None:
     (problem,) = problems(tmp_path, 'bounce_report {\n mail {\n from = "r@news.example.at"\n }\n}')
     assert (

@@ -143,6 +143,11 @@ def test_mail_recipients_without_a_sender_identity_are_refused() -> None:
         BounceReportProps(**REPORT, mail_to=["a@example.at"])  # type: ignore[arg-type]
 
 
+def test_a_time_zone_scheduler_does_not_know_is_refused_at_synth() -> None:
+    with pytest.raises(ValueError, match="timezone: expected an IANA time zone"):
+        BounceReportProps(**{**REPORT, "timezone": "Mars/Olympus_Mons"})  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(
     ("schedule", "says"), [("cron(bogus)", "six cron fields"), ("at(2026-03-01T06:00:00)", "runs once")]
 )

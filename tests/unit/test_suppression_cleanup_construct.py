@@ -97,6 +97,7 @@ def test_log_group_is_encrypted_with_the_stack_key(report_only: dict[str, Any]) 
         ({"timeout_seconds": 901}, "timeout_seconds must be 60-900"),
         ({"schedule_expression": "cron(bogus)"}, "six cron fields"),
         ({"schedule_expression": "rate(5 minutes)"}, "at most one run an hour"),
+        ({"timezone": "Europe/Vienne"}, "expected an IANA time zone"),
     ],
 )
 def test_bad_props_are_refused_at_synth(fields: dict[str, Any], says: str) -> None:
