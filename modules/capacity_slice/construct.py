@@ -20,6 +20,7 @@ from modules.capacity_slice.policies import sender_policy_json
 from modules.capacity_slice.props import LANES, METRICS_NAMESPACE, CapacitySliceProps
 from modules.lambda_asset.construct import PythonFunction
 from modules.lambda_asset.props import PythonFunctionProps
+from modules.shared.checkov import CODE_SIGNING
 
 SENDER_JOB = "sender"
 LANE_RETENTION_SECONDS = 4 * 24 * 3600  # SQS default, stated: the DLQ must keep messages longer
@@ -33,8 +34,7 @@ is the same number), and the DLQ takes any message a lane can hold."""
 SENDER_CHECKOV_SKIPS = {
     "CKV_AWS_117": "The sender calls only AWS APIs (SQS, SES, DynamoDB, KMS, CloudWatch); a VPC adds "
     "NAT or interface endpoints and protects nothing here.",
-    "CKV_AWS_272": "The zip is built reproducibly from this repository at synth time and pinned by "
-    "source_code_hash; AWS Signer would need an S3 signing job outside Terraform.",
+    "CKV_AWS_272": CODE_SIGNING,
 }
 
 

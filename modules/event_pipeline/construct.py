@@ -23,7 +23,6 @@ from cdktn_provider_aws.sqs_queue_policy import SqsQueuePolicy
 from constructs import Construct
 
 from modules.alarms import metric_alarm
-from modules.capacity_slice.construct import SENDER_CHECKOV_SKIPS
 from modules.event_pipeline.policies import (
     dlq_policy_json,
     key_policy_json,
@@ -33,6 +32,7 @@ from modules.event_pipeline.policies import (
 from modules.event_pipeline.props import EVENT_LOGGER_JOB, METRICS_NAMESPACE, EventPipelineProps
 from modules.lambda_asset.construct import PythonFunction
 from modules.lambda_asset.props import PythonFunctionProps
+from modules.shared.checkov import CODE_SIGNING
 
 # The attribute names functions/event_logger/status.py writes (a test keeps the two in step).
 STATUS_TABLE_KEY = "message_id"
@@ -43,7 +43,7 @@ ALARM_PERIOD_SECONDS = 300
 EVENT_LOGGER_CHECKOV_SKIPS = {
     "CKV_AWS_117": "The event logger calls only AWS APIs (DynamoDB, SQS, KMS); a VPC adds NAT or "
     "interface endpoints and protects nothing here.",
-    "CKV_AWS_272": SENDER_CHECKOV_SKIPS["CKV_AWS_272"],
+    "CKV_AWS_272": CODE_SIGNING,
 }
 
 

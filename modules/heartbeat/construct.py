@@ -23,13 +23,13 @@ from cdktn_provider_aws.sfn_state_machine import (
 from constructs import Construct
 
 from modules.alarms import metric_alarm
-from modules.capacity_slice.construct import SENDER_CHECKOV_SKIPS
 from modules.capacity_slice.foundation import SendingFoundation
 from modules.capacity_slice.props import LEDGER_PK
 from modules.heartbeat.props import HEARTBEAT_JOB, HeartbeatProps
 from modules.lambda_asset.construct import PythonFunction
 from modules.lambda_asset.props import PythonFunctionProps
 from modules.naming import with_region
+from modules.shared.checkov import CODE_SIGNING
 from modules.shared.iam import policy_document
 
 # Wait until the next whole multiple of the tick: "2026-03-01T12:01:37Z" (no fraction, RFC 3339).
@@ -38,7 +38,7 @@ TIMESTAMP_PICTURE = "[Y0001]-[M01]-[D01]T[H01]:[m01]:[s01]Z"
 HEARTBEAT_CHECKOV_SKIPS = {
     "CKV_AWS_117": "The heartbeat calls only AWS APIs (SES GetAccount, SQS, DynamoDB, KMS); a VPC "
     "adds NAT or interface endpoints and protects nothing here.",
-    "CKV_AWS_272": SENDER_CHECKOV_SKIPS["CKV_AWS_272"],
+    "CKV_AWS_272": CODE_SIGNING,
     # The sender has a DLQ (its slice's); the heartbeat has nothing a DLQ could hold.
     "CKV_AWS_116": "Step Functions invokes the heartbeat synchronously; a dead-letter queue only "
     "receives failed asynchronous invocations, and a failed tick is replaced by the next one a "

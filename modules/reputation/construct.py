@@ -18,7 +18,6 @@ from cdktn_provider_aws.cloudwatch_metric_alarm import (
 from cdktn_provider_aws.lambda_permission import LambdaPermission
 from constructs import Construct
 
-from modules.capacity_slice.construct import SENDER_CHECKOV_SKIPS
 from modules.capacity_slice.props import LEDGER_PK
 from modules.lambda_asset.construct import PythonFunction
 from modules.lambda_asset.props import PythonFunctionProps
@@ -30,12 +29,13 @@ from modules.reputation.props import (
     MonitoredSet,
     ReputationProps,
 )
+from modules.shared.checkov import CODE_SIGNING
 
 BREAKER_JOB = "reputation_breaker"
 BREAKER_CHECKOV_SKIPS = {
     "CKV_AWS_117": "The breaker calls only AWS APIs (SES, DynamoDB); a VPC adds NAT or interface "
     "endpoints and protects nothing here.",
-    "CKV_AWS_272": SENDER_CHECKOV_SKIPS["CKV_AWS_272"],
+    "CKV_AWS_272": CODE_SIGNING,
 }
 
 

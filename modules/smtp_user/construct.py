@@ -24,9 +24,9 @@ from cdktn_provider_aws.secretsmanager_secret_rotation import (
 )
 from constructs import Construct
 
-from modules.capacity_slice.construct import SENDER_CHECKOV_SKIPS
 from modules.lambda_asset.construct import PythonFunction
 from modules.lambda_asset.props import PythonFunctionProps
+from modules.shared.checkov import CODE_SIGNING
 from modules.smtp_user import policies
 from modules.smtp_user.props import SMTP_ROTATION_JOB, SmtpUserProps
 
@@ -41,7 +41,7 @@ USER_CHECKOV_SKIPS = {
 ROTATION_CHECKOV_SKIPS = {
     "CKV_AWS_117": "The rotation calls AWS APIs (IAM, Secrets Manager, KMS) and SES's public SMTP "
     "endpoint; a VPC adds NAT or interface endpoints and protects nothing here.",
-    "CKV_AWS_272": SENDER_CHECKOV_SKIPS["CKV_AWS_272"],
+    "CKV_AWS_272": CODE_SIGNING,
     "CKV_AWS_116": "Secrets Manager invokes the rotation synchronously and retries a failed rotation "
     "itself; the hourly key sweep is idempotent and the next hour's replaces a failed one.",
 }

@@ -7,9 +7,9 @@ from typing import Any
 from cdktn import TerraformOutput
 from constructs import Construct
 
-from modules.dedicated_ip_pool.scheduled import SCHEDULED_CHECKOV_SKIPS, alarm, document, schedule_function
 from modules.lambda_asset.construct import PythonFunction
 from modules.lambda_asset.props import PythonFunctionProps
+from modules.shared.scheduled import SCHEDULED_CHECKOV_SKIPS, alarm, document, schedule_function
 from modules.suppression_cleanup.props import JOB, SuppressionCleanupProps
 
 HOUR_SECONDS = 3600

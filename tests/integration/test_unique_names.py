@@ -55,16 +55,16 @@ def test_synth_refuses_the_old_region_less_role_names_naming_both_stacks(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Without the region (the names before this fix), multi-region's media stacks collide."""
-    import modules.dedicated_ip_pool.scheduled
     import modules.heartbeat.construct
     import modules.lambda_asset.construct
+    import modules.shared.scheduled
 
     def without_region(name: str, *_: str, **__: int) -> str:
         return name
 
     for module in (
         modules.lambda_asset.construct,
-        modules.dedicated_ip_pool.scheduled,
+        modules.shared.scheduled,
         modules.heartbeat.construct,
     ):
         monkeypatch.setattr(module, "with_region", without_region)

@@ -1,5 +1,5 @@
-"""A Lambda started by EventBridge Scheduler, and its alarms: what the warm-up controller and the
-blocklist monitor share."""
+"""A Lambda started by EventBridge Scheduler, and its alarms: what the warm-up controller, the
+blocklist monitor, the suppression cleanup and the bounce report share."""
 
 from __future__ import annotations
 
@@ -18,16 +18,16 @@ from cdktn_provider_aws.scheduler_schedule import (
 from constructs import Construct
 
 from modules.alarms import metric_alarm
-from modules.capacity_slice.construct import SENDER_CHECKOV_SKIPS
 from modules.checks import partition
 from modules.lambda_asset.construct import PythonFunction
 from modules.naming import with_region
+from modules.shared.checkov import CODE_SIGNING
 from modules.shared.iam import policy_document
 
 SCHEDULED_CHECKOV_SKIPS = {
     "CKV_AWS_117": "It calls only AWS APIs (SES, DynamoDB, KMS) and public DNS; a VPC adds NAT or "
     "interface endpoints and protects nothing here.",
-    "CKV_AWS_272": SENDER_CHECKOV_SKIPS["CKV_AWS_272"],
+    "CKV_AWS_272": CODE_SIGNING,
     "CKV_AWS_116": "The schedule's fixed input is all an event carries: a failed run is retried by "
     "Lambda, raises the Errors alarm, and the next scheduled run does the same work again.",
 }
