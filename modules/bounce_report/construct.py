@@ -13,10 +13,10 @@ from constructs import Construct
 
 from modules.bounce_report.bucket import SecureBucket
 from modules.bounce_report.props import JOB, BounceReportProps
-from modules.capacity_slice.policies import account_administers_key
 from modules.checks import partition
 from modules.lambda_asset.construct import PythonFunction
 from modules.lambda_asset.props import PythonFunctionProps
+from modules.shared.kms import account_administers_key
 from modules.shared.scheduled import SCHEDULED_CHECKOV_SKIPS, document, schedule_function
 
 # The reports bucket is written by one Lambda and read by a few people; these checks ask for more.

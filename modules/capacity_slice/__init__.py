@@ -5,6 +5,7 @@ alarm topic per stack.
 ``modules.capacity_slice.construct`` and ``modules.capacity_slice.foundation``.
 """
 
-from modules.capacity_slice.props import LANES, METRICS_NAMESPACE, CapacitySliceProps, FoundationProps
+from modules.capacity_slice.props import LANES, CapacitySliceProps, FoundationProps
+from modules.shared.names import METRICS_NAMESPACE
 
 __all__ = ["LANES", "METRICS_NAMESPACE", "CapacitySliceProps", "FoundationProps"]

@@ -17,10 +17,11 @@ from constructs import Construct
 from modules.alarms import metric_alarm
 from modules.capacity_slice.foundation import SendingFoundation
 from modules.capacity_slice.policies import sender_policy_json
-from modules.capacity_slice.props import LANES, METRICS_NAMESPACE, CapacitySliceProps
+from modules.capacity_slice.props import LANES, CapacitySliceProps
 from modules.lambda_asset.construct import PythonFunction
 from modules.lambda_asset.props import PythonFunctionProps
 from modules.shared.checkov import CODE_SIGNING
+from modules.shared.names import METRICS_NAMESPACE
 
 SENDER_JOB = "sender"
 LANE_RETENTION_SECONDS = 4 * 24 * 3600  # SQS default, stated: the DLQ must keep messages longer

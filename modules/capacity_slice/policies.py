@@ -9,39 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from modules.capacity_slice.props import LEDGER_PK, FoundationProps
+from modules.capacity_slice.props import FoundationProps
 from modules.shared.iam import policy_document
+from modules.shared.kms import KEY_LOGS_ACTIONS, account_administers_key
+from modules.shared.names import LEDGER_PK
 
-# Everything the account's IAM may be granted on the key, spelled out (no kms:*): administration
-# including kms:PutKeyPolicy, so the key can never become unmanageable, and every data operation.
-KEY_ACCOUNT_ACTIONS = (
-    "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:CreateGrant", "kms:Decrypt", "kms:DeleteAlias",
-    "kms:DescribeKey", "kms:DisableKey", "kms:DisableKeyRotation", "kms:EnableKey",
-    "kms:EnableKeyRotation", "kms:Encrypt", "kms:GenerateDataKey",
-    "kms:GenerateDataKeyWithoutPlaintext", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus",
-    "kms:ListGrants", "kms:ListKeyPolicies", "kms:ListKeyRotations", "kms:ListResourceTags",
-    "kms:PutKeyPolicy", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:RetireGrant",
-    "kms:RevokeGrant", "kms:RotateKeyOnDemand", "kms:ScheduleKeyDeletion", "kms:TagResource",
-    "kms:UntagResource", "kms:UpdateAlias", "kms:UpdateKeyDescription",
-)  # fmt: skip
-
-
-def account_administers_key(partition: str, account_id: str) -> dict[str, Any]:
-    """The key-policy statement every customer-managed key here starts with: the account's IAM
-    decides who may use or administer the key (``KEY_ACCOUNT_ACTIONS``, no ``kms:*``)."""
-    return {
-        "Sid": "AccountAdministersThroughIam",
-        "Effect": "Allow",
-        "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
-        "Action": list(KEY_ACCOUNT_ACTIONS),
-        "Resource": "*",
-    }
-
-
-KEY_LOGS_ACTIONS = (
-    "kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
-    "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey",
-)  # fmt: skip
 LANE_ACTIONS = (
     "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
     "sqs:ChangeMessageVisibility", "sqs:SendMessage",

@@ -13,10 +13,7 @@ if TYPE_CHECKING:
     from modules.identity.construct import DomainIdentity
 
 LANES = ("transactional", "bulk")  # one SQS queue each; applications pick the lane per message
-METRICS_NAMESPACE = "SesPlatform"
 _CONFIGURATION_SET = SES_NAME
-
-LEDGER_PK = "ledger"  # the account's send ledger item (functions/common/ledger.py; a test keeps them equal)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from modules.capacity_slice.policies import account_administers_key
 from modules.configuration_set.props import ConfigurationSetProps
+from modules.shared.kms import account_administers_key
 
 
 def _ses_of_this_set(props: ConfigurationSetProps) -> dict[str, object]:

@@ -9,10 +9,10 @@ from cdktn import TerraformOutput
 from constructs import Construct
 
 from modules.capacity_slice.foundation import SendingFoundation
-from modules.capacity_slice.props import METRICS_NAMESPACE
 from modules.dedicated_ip_pool.props import WARMUP_JOB, WarmupControllerProps
 from modules.lambda_asset.construct import PythonFunction
 from modules.lambda_asset.props import PythonFunctionProps
+from modules.shared.names import METRICS_NAMESPACE
 from modules.shared.scheduled import SCHEDULED_CHECKOV_SKIPS, alarm, document, schedule_function
 
 DAY_SECONDS = 86400

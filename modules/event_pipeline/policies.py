@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from modules.capacity_slice.policies import KEY_LOGS_ACTIONS, account_administers_key
 from modules.event_pipeline.props import EventPipelineProps
 from modules.shared.iam import policy_document
+from modules.shared.kms import KEY_LOGS_ACTIONS, account_administers_key
 
 
 def _document(*statements: dict[str, Any]) -> str:

@@ -24,13 +24,13 @@ from constructs import Construct
 
 from modules.alarms import metric_alarm
 from modules.capacity_slice.foundation import SendingFoundation
-from modules.capacity_slice.props import LEDGER_PK
 from modules.heartbeat.props import HEARTBEAT_JOB, HeartbeatProps
 from modules.lambda_asset.construct import PythonFunction
 from modules.lambda_asset.props import PythonFunctionProps
 from modules.naming import with_region
 from modules.shared.checkov import CODE_SIGNING
 from modules.shared.iam import policy_document
+from modules.shared.names import LEDGER_PK
 
 # Wait until the next whole multiple of the tick: "2026-03-01T12:01:37Z" (no fraction, RFC 3339).
 TIMESTAMP_PICTURE = "[Y0001]-[M01]-[D01]T[H01]:[m01]:[s01]Z"

@@ -18,7 +18,6 @@ from cdktn_provider_aws.cloudwatch_metric_alarm import (
 from cdktn_provider_aws.lambda_permission import LambdaPermission
 from constructs import Construct
 
-from modules.capacity_slice.props import LEDGER_PK
 from modules.lambda_asset.construct import PythonFunction
 from modules.lambda_asset.props import PythonFunctionProps
 from modules.reputation.dashboard import dashboard_body
@@ -30,6 +29,7 @@ from modules.reputation.props import (
     ReputationProps,
 )
 from modules.shared.checkov import CODE_SIGNING
+from modules.shared.names import LEDGER_PK
 
 BREAKER_JOB = "reputation_breaker"
 BREAKER_CHECKOV_SKIPS = {

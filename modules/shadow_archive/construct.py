@@ -15,9 +15,9 @@ from cdktn_provider_aws.ses_receipt_rule_set import SesReceiptRuleSet
 from constructs import Construct
 
 from modules.bounce_report.bucket import SecureBucket
-from modules.capacity_slice.policies import account_administers_key
 from modules.checks import partition
 from modules.shadow_archive.props import ShadowArchiveProps
+from modules.shared.kms import account_administers_key
 
 BUCKET_CHECKOV_SKIPS = {
     "CKV_AWS_18": "Only SES writes here (bucket policy); server access logs would need a second "

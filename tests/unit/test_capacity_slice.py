@@ -616,6 +616,6 @@ def test_enqueue_policy_grants_send_on_the_lanes_and_the_key_only(synth: Any) ->
 
 def test_the_ledger_key_the_policies_name_is_the_one_the_lambdas_use() -> None:
     from functions.common.ledger import LEDGER_PK as RUNTIME
-    from modules.capacity_slice.props import LEDGER_PK
+    from modules.shared.names import LEDGER_PK
 
     assert LEDGER_PK == RUNTIME
