@@ -5,7 +5,8 @@ alarm topic per stack.
 ``modules.capacity_slice.construct`` and ``modules.capacity_slice.foundation``.
 """
 
-from modules.capacity_slice.props import LANES, CapacitySliceProps, FoundationProps
+from modules.capacity_slice.props import LANES, CapacitySliceProps
+from modules.shared.foundation import FoundationProps
 from modules.shared.names import METRICS_NAMESPACE
 
 __all__ = ["LANES", "METRICS_NAMESPACE", "CapacitySliceProps", "FoundationProps"]

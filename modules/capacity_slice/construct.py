@@ -15,12 +15,12 @@ from cdktn_provider_aws.sqs_queue_redrive_allow_policy import SqsQueueRedriveAll
 from constructs import Construct
 
 from modules.alarms import metric_alarm
-from modules.capacity_slice.foundation import SendingFoundation
 from modules.capacity_slice.policies import sender_policy_json
 from modules.capacity_slice.props import LANES, CapacitySliceProps
 from modules.lambda_asset.construct import PythonFunction
 from modules.lambda_asset.props import PythonFunctionProps
 from modules.shared.checkov import CODE_SIGNING
+from modules.shared.foundation import SendingFoundation
 from modules.shared.names import METRICS_NAMESPACE
 
 SENDER_JOB = "sender"

@@ -9,9 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from modules.capacity_slice.props import FoundationProps
 from modules.shared.iam import policy_document
-from modules.shared.kms import KEY_LOGS_ACTIONS, account_administers_key
 from modules.shared.names import LEDGER_PK
 
 LANE_ACTIONS = (
@@ -23,50 +21,6 @@ STATE_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", 
 
 def _document(*statements: dict[str, Any]) -> str:
     return policy_document("sending foundation", *statements)
-
-
-def key_policy_json(props: FoundationProps) -> str:
-    """Key policy: the account administers (through IAM); CloudWatch Logs encrypts the
-    environment's Lambda log groups; CloudWatch alarms publish to the encrypted alarm topic."""
-    arn = f"arn:{props.partition}"
-    log_groups = f"{arn}:logs:{props.region}:{props.account_id}:log-group:/aws/lambda/{props.environment}-*"
-    return _document(
-        account_administers_key(props.partition, props.account_id),
-        {
-            "Sid": "CloudWatchLogsForLambdaLogGroups",
-            "Effect": "Allow",
-            "Principal": {"Service": f"logs.{props.region}.amazonaws.com"},
-            "Action": list(KEY_LOGS_ACTIONS),
-            "Resource": "*",
-            "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_groups}},
-        },
-        {
-            # Alarm notifications to an SSE-KMS topic need the key; AWS documents no narrower form.
-            "Sid": "CloudWatchAlarmsToEncryptedTopic",
-            "Effect": "Allow",
-            "Principal": {"Service": "cloudwatch.amazonaws.com"},
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-            "Resource": "*",
-        },
-    )
-
-
-def alarm_topic_policy_json(props: FoundationProps, topic_arn: str) -> str:
-    """Only CloudWatch alarms of this account and region may publish to the alarm topic."""
-    alarms = f"arn:{props.partition}:cloudwatch:{props.region}:{props.account_id}:alarm:*"
-    return _document(
-        {
-            "Sid": "CloudWatchAlarmsOfThisAccount",
-            "Effect": "Allow",
-            "Principal": {"Service": "cloudwatch.amazonaws.com"},
-            "Action": "sns:Publish",
-            "Resource": topic_arn,
-            "Condition": {
-                "StringEquals": {"aws:SourceAccount": props.account_id},
-                "ArnLike": {"aws:SourceArn": alarms},
-            },
-        }
-    )
 
 
 def sender_policy_json(

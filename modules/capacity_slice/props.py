@@ -1,4 +1,4 @@
-"""Inputs of :class:`CapacitySlice` and :class:`SendingFoundation`. Pure Python, no cdktn import."""
+"""Inputs of :class:`CapacitySlice`. Pure Python, no cdktn import."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from modules.checks import SES_NAME, check_account_id, check_name, check_range, partition
+from modules.checks import SES_NAME, check_name, check_range
 from modules.lambda_asset.props import LOG_RETENTION_DAYS
 
 if TYPE_CHECKING:
@@ -14,31 +14,6 @@ if TYPE_CHECKING:
 
 LANES = ("transactional", "bulk")  # one SQS queue each; applications pick the lane per message
 _CONFIGURATION_SET = SES_NAME
-
-
-@dataclass(frozen=True, kw_only=True)
-class FoundationProps:
-    """Inputs of :class:`SendingFoundation`: what every slice of a stack shares.
-
-    Attributes:
-        environment: the environment name; prefixes every resource name.
-        account_id: the stack's AWS account id (key policy, topic policy).
-        region: the stack's region.
-        tags: tags on every resource, merged over the provider's default tags. Default - none.
-    """
-
-    environment: str
-    account_id: str
-    region: str
-    tags: Mapping[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        check_name("environment", self.environment)
-        check_account_id(self.account_id)
-
-    @property
-    def partition(self) -> str:
-        return partition(self.region)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,10 +8,10 @@ from typing import Any
 from cdktn import TerraformOutput
 from constructs import Construct
 
-from modules.capacity_slice.foundation import SendingFoundation
 from modules.dedicated_ip_pool.props import WARMUP_JOB, WarmupControllerProps
 from modules.lambda_asset.construct import PythonFunction
 from modules.lambda_asset.props import PythonFunctionProps
+from modules.shared.foundation import SendingFoundation
 from modules.shared.names import METRICS_NAMESPACE
 from modules.shared.scheduled import SCHEDULED_CHECKOV_SKIPS, alarm, document, schedule_function
 

@@ -23,12 +23,12 @@ from cdktn_provider_aws.sfn_state_machine import (
 from constructs import Construct
 
 from modules.alarms import metric_alarm
-from modules.capacity_slice.foundation import SendingFoundation
 from modules.heartbeat.props import HEARTBEAT_JOB, HeartbeatProps
 from modules.lambda_asset.construct import PythonFunction
 from modules.lambda_asset.props import PythonFunctionProps
 from modules.naming import with_region
 from modules.shared.checkov import CODE_SIGNING
+from modules.shared.foundation import SendingFoundation
 from modules.shared.iam import policy_document
 from modules.shared.names import LEDGER_PK
 

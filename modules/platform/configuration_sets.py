@@ -8,7 +8,6 @@ from collections.abc import Callable, Sequence
 from constructs import Construct
 
 from modules.capacity_slice.construct import CapacitySlice
-from modules.capacity_slice.foundation import SendingFoundation
 from modules.config.model import ConfigurationSet as ConfigurationSetConfig
 from modules.config.model import Slice, StackTarget
 from modules.configuration_set.construct import ConfigurationSet
@@ -16,6 +15,7 @@ from modules.configuration_set.props import ConfigurationSetProps
 from modules.identity.construct import DomainIdentity
 from modules.reputation.construct import ReputationMonitor
 from modules.reputation.props import MonitoredSet, MonitoredSlice, ReputationProps
+from modules.shared.foundation import SendingFoundation
 
 
 def configuration_set_props(item: ConfigurationSetConfig, target: StackTarget) -> ConfigurationSetProps:

@@ -12,12 +12,12 @@ from constructs import Construct
 
 from modules.bounce_report.construct import BounceReport
 from modules.bounce_report.props import BounceReportProps
-from modules.capacity_slice.foundation import SendingFoundation
 from modules.config.model import StackTarget
 from modules.event_pipeline.construct import EventPipeline
 from modules.identity.construct import DomainIdentity
 from modules.shadow_archive.construct import ShadowArchive
 from modules.shadow_archive.props import ArchiveRule, ShadowArchiveProps
+from modules.shared.foundation import SendingFoundation
 from modules.suppression_cleanup.construct import SuppressionCleanup
 from modules.suppression_cleanup.props import SuppressionCleanupProps
 

@@ -8,7 +8,6 @@ from typing import Any
 
 from constructs import Construct
 
-from modules.capacity_slice.foundation import SendingFoundation
 from modules.config.model import DedicatedIpPool as PoolConfig
 from modules.config.model import Slice, StackTarget
 from modules.configuration_set.construct import ConfigurationSet
@@ -21,6 +20,7 @@ from modules.dedicated_ip_pool.props import (
     WarmupPlan,
 )
 from modules.dedicated_ip_pool.warmup import WarmupController
+from modules.shared.foundation import SendingFoundation
 
 
 def pool_of(target: StackTarget, item: Slice) -> PoolConfig | None:

@@ -12,8 +12,7 @@ from cdktn_provider_aws.provider import AwsProvider, AwsProviderAssumeRole, AwsP
 from constructs import Construct
 
 from modules.capacity_slice.construct import CapacitySlice
-from modules.capacity_slice.foundation import SendingFoundation
-from modules.capacity_slice.props import CapacitySliceProps, FoundationProps
+from modules.capacity_slice.props import CapacitySliceProps
 from modules.config.model import Backend, StackTarget
 from modules.config.model import SmtpUser as SmtpUserConfig
 from modules.event_pipeline.construct import EventPipeline
@@ -24,6 +23,7 @@ from modules.identity.construct import DomainIdentity, DomainIdentityProps
 from modules.platform.configuration_sets import build_configuration_sets, build_reputation
 from modules.platform.operations import build_bounce_report, build_shadow_archive, build_suppression_cleanup
 from modules.platform.pools import DedicatedIpPools, slice_routing
+from modules.shared.foundation import FoundationProps, SendingFoundation
 from modules.smtp_user.construct import SmtpUser
 from modules.smtp_user.props import SmtpUserProps
 

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from functions.sender.contract import SQS_MESSAGE_BYTES
-from modules.capacity_slice.props import CapacitySliceProps, FoundationProps
+from modules.capacity_slice.props import CapacitySliceProps
+from modules.shared.foundation import FoundationProps
 
 ACCOUNT = "111111111111"
 KEY = "${aws_kms_key.sending.arn}"
@@ -26,8 +27,8 @@ def doc() -> dict[str, Any]:
     from cdktn_provider_aws.provider import AwsProvider
 
     from modules.capacity_slice.construct import CapacitySlice
-    from modules.capacity_slice.foundation import SendingFoundation
     from modules.identity.construct import DomainIdentity, DomainIdentityProps
+    from modules.shared.foundation import SendingFoundation
 
     app = Testing.app()
     stack = TerraformStack(app, "test")
@@ -577,8 +578,8 @@ def test_enqueue_policy_grants_send_on_the_lanes_and_the_key_only(synth: Any) ->
         from cdktn_provider_aws.iam_role_policy import IamRolePolicy
 
         from modules.capacity_slice.construct import CapacitySlice
-        from modules.capacity_slice.foundation import SendingFoundation
         from modules.identity.construct import DomainIdentity, DomainIdentityProps
+        from modules.shared.foundation import SendingFoundation
 
         news = DomainIdentity(
             stack,

@@ -29,10 +29,10 @@ def doc() -> dict[str, Any]:
     from cdktn_provider_aws.provider import AwsProvider
 
     from modules.capacity_slice.construct import CapacitySlice
-    from modules.capacity_slice.foundation import SendingFoundation
-    from modules.capacity_slice.props import CapacitySliceProps, FoundationProps
+    from modules.capacity_slice.props import CapacitySliceProps
     from modules.heartbeat.construct import Heartbeat
     from modules.identity.construct import DomainIdentity, DomainIdentityProps
+    from modules.shared.foundation import FoundationProps, SendingFoundation
 
     app = Testing.app()
     stack = TerraformStack(app, "test")

@@ -1,6 +1,11 @@
-"""``SendingFoundation``: what the slices of one stack share — key, state table, alarm topic."""
+"""``SendingFoundation``: what the parts of one stack share - key, state table, alarm topic. The
+stack creates it once, on the first request, and hands it to the slices, the heartbeat, the
+reputation alarms, the pools and the operations."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from cdktn import TerraformOutput
 from cdktn_provider_aws.dynamodb_table import (
@@ -16,8 +21,81 @@ from cdktn_provider_aws.sns_topic import SnsTopic
 from cdktn_provider_aws.sns_topic_policy import SnsTopicPolicy
 from constructs import Construct
 
-from modules.capacity_slice.policies import alarm_topic_policy_json, key_policy_json
-from modules.capacity_slice.props import FoundationProps
+from modules.checks import check_account_id, check_name, partition
+from modules.shared.iam import policy_document
+from modules.shared.kms import KEY_LOGS_ACTIONS, account_administers_key
+
+
+@dataclass(frozen=True, kw_only=True)
+class FoundationProps:
+    """Inputs of :class:`SendingFoundation`: what every slice of a stack shares.
+
+    Attributes:
+        environment: the environment name; prefixes every resource name.
+        account_id: the stack's AWS account id (key policy, topic policy).
+        region: the stack's region.
+        tags: tags on every resource, merged over the provider's default tags. Default - none.
+    """
+
+    environment: str
+    account_id: str
+    region: str
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_name("environment", self.environment)
+        check_account_id(self.account_id)
+
+    @property
+    def partition(self) -> str:
+        return partition(self.region)
+
+
+def key_policy_json(props: FoundationProps) -> str:
+    """Key policy: the account administers (through IAM); CloudWatch Logs encrypts the
+    environment's Lambda log groups; CloudWatch alarms publish to the encrypted alarm topic."""
+    arn = f"arn:{props.partition}"
+    log_groups = f"{arn}:logs:{props.region}:{props.account_id}:log-group:/aws/lambda/{props.environment}-*"
+    return policy_document(
+        "sending foundation",
+        account_administers_key(props.partition, props.account_id),
+        {
+            "Sid": "CloudWatchLogsForLambdaLogGroups",
+            "Effect": "Allow",
+            "Principal": {"Service": f"logs.{props.region}.amazonaws.com"},
+            "Action": list(KEY_LOGS_ACTIONS),
+            "Resource": "*",
+            "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_groups}},
+        },
+        {
+            # Alarm notifications to an SSE-KMS topic need the key; AWS documents no narrower form.
+            "Sid": "CloudWatchAlarmsToEncryptedTopic",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": "*",
+        },
+    )
+
+
+def alarm_topic_policy_json(props: FoundationProps, topic_arn: str) -> str:
+    """Only CloudWatch alarms of this account and region may publish to the alarm topic."""
+    alarms = f"arn:{props.partition}:cloudwatch:{props.region}:{props.account_id}:alarm:*"
+    return policy_document(
+        "sending foundation",
+        {
+            "Sid": "CloudWatchAlarmsOfThisAccount",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": "sns:Publish",
+            "Resource": topic_arn,
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": props.account_id},
+                "ArnLike": {"aws:SourceArn": alarms},
+            },
+        },
+    )
+
 
 STATE_TABLE_KEY = "pk"  # ledger (the account's send ledger), msg#<slice>#<message id>, warmup#<pool>#<day>
 STATE_TABLE_TTL = "expires_at"  # epoch seconds
