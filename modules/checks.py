@@ -91,3 +91,48 @@ def timezone_problem(name: str) -> str | None:
     zones = zoneinfo.available_timezones()
     known = name in zones | {"UTC"} if zones else bool(_TIMEZONE_SHAPE.fullmatch(name))
     return None if known else "expected an IANA time zone such as Europe/Vienna"
+
+
+# RFC 1035 labels: letters, digits and inner hyphens, 1-63 characters. A top-level domain is
+# letters, or the ASCII (punycode) form of an internationalized one (xn--p1ai for .рф).
+DNS_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+DOMAIN_RE = re.compile(rf"^(?:{DNS_LABEL}\.)+(?:[a-z]{{2,63}}|xn--[a-z0-9-]{{1,59}}(?<!-))$")
+MAX_DNS_NAME = 253  # a DNS name in text form, without the final dot
+MAX_DNS_LABEL = 63
+
+
+def validate_domain_name(name: str) -> str:
+    """Return ``name`` if it is a lower-case fully qualified domain name in ASCII, else raise
+    ``ValueError`` saying what to write instead (the punycode form of an internationalized name,
+    the lower-case form, the name without its final dot)."""
+    if len(name) <= MAX_DNS_NAME and DOMAIN_RE.match(name):
+        return name
+    raise ValueError(_domain_problem(name))
+
+
+def _domain_problem(name: str) -> str:  # noqa: PLR0911 - one return per kind of mistake
+    invalid = f"{name!r} is not a valid domain name"
+    if not name.isascii():
+        import idna  # IDNA 2008 with UTS #46 mapping, as registries and browsers use it
+
+        try:
+            ascii_form = idna.encode(name, uts46=True).decode("ascii")
+        except idna.IDNAError as exc:
+            return f"{invalid} ({exc}); write the ASCII (punycode) form of an internationalized name"
+        return (
+            f"{invalid} in ASCII: SES and DNS take an internationalized name in its punycode form; "
+            f'write "{ascii_form}"'
+        )
+    if name.endswith(".") and DOMAIN_RE.match(name.rstrip(".").lower()):
+        return f'{invalid} here: it ends with a dot; write "{name.rstrip(".")}"'
+    if name != name.lower() and DOMAIN_RE.match(name.lower()):
+        return f'{invalid} here: it has upper-case letters (DNS ignores case); write "{name.lower()}"'
+    if len(name) > MAX_DNS_NAME:
+        return f"{invalid}: it has {len(name)} characters, DNS allows {MAX_DNS_NAME}"
+    long_label = next((label for label in name.split(".") if len(label) > MAX_DNS_LABEL), None)
+    if long_label is not None:
+        return f"{invalid}: a label has {len(long_label)} characters, DNS allows {MAX_DNS_LABEL}"
+    return (
+        f"{invalid} (lower-case labels of letters, digits and inner hyphens, separated by dots, "
+        "e.g. news.example.com)"
+    )

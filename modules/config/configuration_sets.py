@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from types import MappingProxyType
 from typing import TypeVar
 
+from modules.checks import validate_domain_name
 from modules.config.hcl import Node
 from modules.config.model import Account, ConfigurationSet, Domain, Slice
 from modules.configuration_set.props import (
@@ -25,7 +26,6 @@ from modules.configuration_set.props import (
     EventDestination,
     ReputationAlarms,
 )
-from modules.identity.props import validate_domain_name
 
 T = TypeVar("T")
 

@@ -10,7 +10,7 @@ from functools import partial
 from types import MappingProxyType
 from typing import TypeVar
 
-from modules.checks import SES_NAME_PATTERN
+from modules.checks import SES_NAME_PATTERN, validate_domain_name
 from modules.config.hcl import Invalid, Node
 from modules.config.model import Account, Domain
 from modules.identity.props import (
@@ -23,7 +23,6 @@ from modules.identity.props import (
     MailFrom,
     check_dns_name,
     mail_from_problem,
-    validate_domain_name,
 )
 
 T = TypeVar("T")

@@ -10,11 +10,10 @@ import re
 from collections.abc import Callable
 from functools import partial
 
-from modules.checks import SES_NAME_PATTERN
+from modules.checks import SES_NAME_PATTERN, validate_domain_name
 from modules.config.archive import parse_archive
 from modules.config.hcl import Invalid, Node
 from modules.config.model import NAME, NAME_HINT, Account, Domain, RegionQuota, Slice
-from modules.identity.props import validate_domain_name
 from modules.lambda_asset.props import LOG_RETENTION_DAYS
 
 CONFIGURATION_SET = SES_NAME_PATTERN

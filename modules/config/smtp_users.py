@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import re
 
-from modules.checks import SES_NAME_PATTERN
+from modules.checks import SES_NAME_PATTERN, validate_domain_name
 from modules.config.hcl import Invalid, Node
 from modules.config.model import NAME, NAME_HINT, Account, Domain, SmtpUser
-from modules.identity.props import validate_domain_name
 from modules.lambda_asset.props import LOG_RETENTION_DAYS
 
 CONFIGURATION_SET = SES_NAME_PATTERN

@@ -13,10 +13,9 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from modules.checks import SES_NAME_PATTERN
+from modules.checks import SES_NAME_PATTERN, validate_domain_name
 from modules.config.hcl import Invalid, Node
 from modules.config.shapes import AccountShape, DomainShape
-from modules.identity.props import validate_domain_name
 
 # SES: tenant and endpoint names are 1-64 letters, digits, underscores and hyphens.
 SES_NAME = CONFIGURATION_SET = SES_NAME_PATTERN

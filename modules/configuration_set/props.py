@@ -8,8 +8,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from modules.checks import SES_NAME, check_account_id, check_name, check_range, partition
-from modules.identity.props import validate_domain_name
+from modules.checks import (
+    SES_NAME,
+    check_account_id,
+    check_name,
+    check_range,
+    partition,
+    validate_domain_name,
+)
 
 CONFIGURATION_SET_NAME = SES_NAME
 # SES's event types in the words of aws_sesv2_configuration_set_event_destination.

@@ -10,57 +10,18 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from modules.checks import DNS_LABEL as _LABEL
+from modules.checks import MAX_DNS_LABEL as _MAX_LABEL
+from modules.checks import MAX_DNS_NAME as _MAX_NAME
+
 DKIM_KEY_LENGTHS = ("RSA_1024_BIT", "RSA_2048_BIT")
 MX_FAILURE_BEHAVIOURS = ("USE_DEFAULT_VALUE", "REJECT_MESSAGE")
 DMARC_POLICIES = ("none", "quarantine", "reject")
 DMARC_ALIGNMENTS = ("r", "s")
 
-# RFC 1035 labels: letters, digits and inner hyphens, 1-63 characters. A top-level domain is
-# letters, or the ASCII (punycode) form of an internationalized one (xn--p1ai for .рф).
-_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
-_DOMAIN_RE = re.compile(rf"^(?:{_LABEL}\.)+(?:[a-z]{{2,63}}|xn--[a-z0-9-]{{1,59}}(?<!-))$")
 _SUBDOMAIN_RE = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$")
-_MAX_NAME = 253  # a DNS name in text form, without the final dot
-_MAX_LABEL = 63
 _SELECTOR_RE = re.compile(r"^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$")
 _MAILTO_RE = re.compile(r"^mailto:[^@\s,;!]+@[a-z0-9.-]+\.[a-z]{2,63}(?:![0-9]+[kmgt]?)?$")
-
-
-def validate_domain_name(name: str) -> str:
-    """Return ``name`` if it is a lower-case fully qualified domain name in ASCII, else raise
-    ``ValueError`` saying what to write instead (the punycode form of an internationalized name,
-    the lower-case form, the name without its final dot)."""
-    if len(name) <= _MAX_NAME and _DOMAIN_RE.match(name):
-        return name
-    raise ValueError(_domain_problem(name))
-
-
-def _domain_problem(name: str) -> str:  # noqa: PLR0911 - one return per kind of mistake
-    invalid = f"{name!r} is not a valid domain name"
-    if not name.isascii():
-        import idna  # IDNA 2008 with UTS #46 mapping, as registries and browsers use it
-
-        try:
-            ascii_form = idna.encode(name, uts46=True).decode("ascii")
-        except idna.IDNAError as exc:
-            return f"{invalid} ({exc}); write the ASCII (punycode) form of an internationalized name"
-        return (
-            f"{invalid} in ASCII: SES and DNS take an internationalized name in its punycode form; "
-            f'write "{ascii_form}"'
-        )
-    if name.endswith(".") and _DOMAIN_RE.match(name.rstrip(".").lower()):
-        return f'{invalid} here: it ends with a dot; write "{name.rstrip(".")}"'
-    if name != name.lower() and _DOMAIN_RE.match(name.lower()):
-        return f'{invalid} here: it has upper-case letters (DNS ignores case); write "{name.lower()}"'
-    if len(name) > _MAX_NAME:
-        return f"{invalid}: it has {len(name)} characters, DNS allows {_MAX_NAME}"
-    long_label = next((label for label in name.split(".") if len(label) > _MAX_LABEL), None)
-    if long_label is not None:
-        return f"{invalid}: a label has {len(long_label)} characters, DNS allows {_MAX_LABEL}"
-    return (
-        f"{invalid} (lower-case labels of letters, digits and inner hyphens, separated by dots, "
-        "e.g. news.example.com)"
-    )
 
 
 def check_dns_name(name: str, what: str) -> None:

@@ -14,9 +14,9 @@ from cdktn_provider_aws.ses_receipt_rule import SesReceiptRule, SesReceiptRuleS3
 from cdktn_provider_aws.ses_receipt_rule_set import SesReceiptRuleSet
 from constructs import Construct
 
-from modules.bounce_report.bucket import SecureBucket
 from modules.checks import partition
 from modules.shadow_archive.props import ShadowArchiveProps
+from modules.shared.bucket import SecureBucket
 from modules.shared.kms import account_administers_key
 
 BUCKET_CHECKOV_SKIPS = {

@@ -110,3 +110,30 @@ def test_no_package_imports_itself_in_a_circle(package: str) -> None:
     circles = [c for c in cycles(graph) if c[0].split(".")[0] == package]
     assert circles == [], f"import circles: {circles}"
     assert len([m for m in modules if m.startswith(f"{package}.")]) > 10  # the walk found the code
+
+
+# Packages every construct may use, and the one that composes the features into stacks.
+COMMON = {"shared", "checks", "alarms", "naming", "lambda_asset", "config", "checkov_policies", "platform"}
+# A feature that takes another feature's constructs or values as its input (not a helper).
+INPUTS = {
+    ("capacity_slice", "identity"): "a slice sends as DomainIdentity constructs",
+    ("smtp_user", "identity"): "an SMTP user sends as DomainIdentity constructs",
+    ("heartbeat", "capacity_slice"): "the heartbeat shares the rate among CapacitySlice constructs",
+    ("reputation", "configuration_set"): "alarms on configuration sets, at their levels",
+}
+
+
+def test_a_feature_module_takes_helpers_from_shared_not_from_another_feature() -> None:
+    modules = module_files()
+    found: dict[tuple[str, str], list[str]] = {}
+    for name, path in modules.items():
+        parts = name.split(".")
+        if parts[0] != "modules" or len(parts) < 3 or parts[1] in COMMON:
+            continue
+        for target in imports_of(path, modules, name):
+            other = target.split(".")[1] if target.count(".") >= 1 else ""
+            if other and other != parts[1] and other not in COMMON:
+                found.setdefault((parts[1], other), []).append(f"{name} -> {target}")
+    unexpected = {pair: where for pair, where in found.items() if pair not in INPUTS}
+    assert unexpected == {}, f"feature-to-feature imports (move the helper to modules/shared): {unexpected}"
+    assert set(INPUTS) <= set(found), f"no longer needed: {set(INPUTS) - set(found)}"
