@@ -51,8 +51,8 @@ def parse_bounce_report(node: Node) -> BounceReport:
     sender, recipients = _mail(node)
     report = BounceReport(
         source=node.file,
-        schedule=_schedule(node),
-        timezone=_timezone(node),
+        schedule=node.str("schedule", default=DEFAULT_SCHEDULE, check=schedule_problem) or DEFAULT_SCHEDULE,
+        timezone=node.str("timezone", default="UTC", check=timezone_problem) or "UTC",
         retention_days=node.int("retention_days", default=400, minimum=1, maximum=3650),
         period_days=node.int("period_days", default=7, minimum=1, maximum=31),
         top_domains=node.int("top_domains", default=10, minimum=1, maximum=100),
@@ -61,22 +61,6 @@ def parse_bounce_report(node: Node) -> BounceReport:
     )
     node.finish()
     return report
-
-
-def _schedule(node: Node) -> str:
-    schedule = node.str("schedule", default=DEFAULT_SCHEDULE) or DEFAULT_SCHEDULE
-    problem = schedule_problem(schedule)
-    if problem:
-        raise node.fail("schedule", f'{problem}, got "{schedule}"')
-    return schedule
-
-
-def _timezone(node: Node) -> str:
-    timezone = node.str("timezone", default="UTC") or "UTC"
-    problem = timezone_problem(timezone)
-    if problem:
-        raise node.fail("timezone", f'{problem}, got "{timezone}"')
-    return timezone
 
 
 def _mail(node: Node) -> tuple[str | None, tuple[str, ...]]:

@@ -13,7 +13,7 @@ import builtins
 import difflib
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -201,6 +201,7 @@ class Node:
     def str(
         self, key: str, *, default: str | None = None, required: bool = False,
         pattern: str | None = None, choices: tuple[str, ...] | None = None, hint: str = "",
+        check: Callable[[str], str | None] | None = None,
     ) -> str | None:  # fmt: skip
         value = self._attribute(key)
         if value is None:
@@ -213,6 +214,9 @@ class Node:
             raise self.fail(key, f'expected one of {", ".join(choices)}, got "{value}"')
         if pattern is not None and not re.fullmatch(pattern, value):
             raise self.fail(key, f'expected {hint or "a value matching " + pattern}, got "{value}"')
+        problem = check(value) if check is not None else None  # a rule the props share
+        if problem:
+            raise self.fail(key, f'{problem}, got "{value}"')
         return value
 
     # From here on the methods str, int and bool shadow those names in class scope: annotations

@@ -12,10 +12,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from modules.checks import schedule_problem as recurring_problem
 from modules.checks import timezone_problem
 from modules.config.hcl import Invalid, Node
 from modules.config.shapes import AccountShape
+from modules.suppression_cleanup.props import cleanup_schedule_problem
 
 REASONS = ("BOUNCE", "COMPLAINT")  # SES's SuppressionListReason
 DEFAULT_SCHEDULE = "cron(0 5 ? * MON *)"
@@ -96,14 +96,10 @@ def parse_suppression_cleanup(node: Node) -> SuppressionCleanup:
             re.compile(pattern)
         except re.error as exc:
             raise node.fail("pattern", f'not a regular expression: {exc} in "{pattern}"') from None
-    schedule = node.str("schedule", default=DEFAULT_SCHEDULE) or DEFAULT_SCHEDULE
-    problem = schedule_problem(schedule)
-    if problem:
-        raise node.fail("schedule", f'{problem}, got "{schedule}"')
-    timezone = node.str("timezone", default="UTC") or "UTC"
-    problem = timezone_problem(timezone)
-    if problem:
-        raise node.fail("timezone", f'{problem}, got "{timezone}"')
+    schedule = (
+        node.str("schedule", default=DEFAULT_SCHEDULE, check=cleanup_schedule_problem) or DEFAULT_SCHEDULE
+    )
+    timezone = node.str("timezone", default="UTC", check=timezone_problem) or "UTC"
     delete = node.bool("delete", default=False)
     if delete and not (domains or pattern or older):
         raise node.fail(
@@ -138,16 +134,6 @@ def _list(node: Node, key: str, pattern: str, hint: str) -> tuple[str, ...] | No
         if not re.fullmatch(pattern, value):
             raise node.fail(f"{key}[{i}]", f'expected {hint}, got "{value}"')
     return values
-
-
-def schedule_problem(expression: str) -> str | None:
-    """What is wrong with a recurring cleanup's schedule, if anything: at most hourly, since every
-    run reads the whole (filtered) list again, at 1 request/s."""
-    return recurring_problem(
-        expression,
-        hourly_at_most="each run reads the list again at 1 request/s",
-        one_off="for a one-off cleanup use ses-ops suppression clean",
-    )
 
 
 def resolve_suppression_cleanup(cleanup: SuppressionCleanup, accounts: Sequence[AccountShape]) -> None:

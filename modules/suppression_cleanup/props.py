@@ -18,6 +18,17 @@ _DOMAIN = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?")
 MAX_TIMEOUT_SECONDS = 900
 
 
+def cleanup_schedule_problem(expression: str) -> str | None:
+    """What is wrong with a recurring cleanup's schedule, if anything: at most hourly, since every
+    run reads the whole (filtered) list again, at 1 request/s (the env's block is checked by this
+    same rule)."""
+    return schedule_problem(
+        expression,
+        hourly_at_most="each run reads the list again at 1 request/s",
+        one_off="for a one-off cleanup use ses-ops suppression clean",
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
 class SuppressionCleanupProps:
     """The scheduled cleanup of one account-region's suppression list.
@@ -66,11 +77,7 @@ class SuppressionCleanupProps:
         zone_problem = timezone_problem(self.timezone)
         if zone_problem:
             raise ValueError(f"timezone: {zone_problem}, got {self.timezone!r}")
-        problem = schedule_problem(
-            self.schedule_expression,
-            hourly_at_most="each run reads the list again at 1 request/s",
-            one_off="for a one-off cleanup use ses-ops suppression clean",
-        )
+        problem = cleanup_schedule_problem(self.schedule_expression)
         if problem:
             raise ValueError(f"schedule_expression: {problem}, got {self.schedule_expression!r}")
         self._check_filters()
