@@ -12,10 +12,12 @@ safety and fairness are separate:
 * **Safety, exact, always**: sends leave at *slots*, ``SLOT_MS`` (a second plus ``GUARD_MS``)
   apart on one grid from the epoch, and the ledger's ``log`` holds what every slot of the account
   has booked (epoch ms of the slot, recipients). A slot takes a send of ``r`` while it holds at
-  most ``capacity - r`` (a message larger than the capacity, which SES accepts alone, only into an
-  empty slot). SES counts by arrival: a slot's sends all arrive within the guard after it (a
-  sender that would leave later does not send, and books again), so any one-second window of
-  arrivals meets one slot's sends. No heartbeat timing, outage or late tick can push the account
+  most ``capacity - r`` (a message larger than its room, which SES accepts alone, only alone in a
+  slot, and what it holds beyond the capacity is debt the next slots pay: :func:`carried_into`;
+  the rate is a sustained limit, so 50-recipient mail at 30/s averages 30 a slot, not 50). SES
+  counts by arrival: a slot's sends all arrive within the guard after it (a sender that would
+  leave later does not send, and books again), so any one-second window of arrivals meets one
+  slot's sends. No heartbeat timing, outage or late tick can push the account
   over its rate.
 * **Packing**: why slots and not a sliding calendar. On a sliding calendar a 50-recipient message
   needs a second around it with nearly nothing else in it, and small mail booked first leaves
@@ -288,23 +290,63 @@ class Shares:
         return recipients > capacity - sum(math.floor(share) for share in self.others.values())
 
 
+def carried_into(booked: Mapping[int, int], slot: int, capacity: float) -> float:
+    """The debt the slots before ``slot`` pass on to it. A slot may hold one message larger than
+    its room (SES takes a lone call however many recipients it has, up to 50); what it holds
+    beyond ``capacity`` is paid for by the slots after it, so over any run of slots the account
+    sends no more than ``capacity`` a slot on average (a 50-recipient mail at 30/s costs its slot
+    and 20 of the next, not nothing: the rate is a sustained limit)."""
+    earlier = [t for t in booked if t < slot]
+    if not earlier:
+        return 0.0
+    carry, t = 0.0, min(earlier)
+    while t < slot:
+        carry = max(0.0, booked.get(t, 0) + carry - capacity)
+        t += SLOT_MS
+    return carry
+
+
+def _takes(booked: Mapping[int, int], slot: int, carry: float, recipients: int, capacity: float) -> bool:
+    """Whether ``slot`` (owing ``carry``) takes ``recipients``: within its room, or as the lone
+    message of a slot whose debt leaves it any room; and every later booking still within its
+    room with the debt this one passes on."""
+    here = booked.get(slot, 0)
+    if here + carry + recipients > capacity and not (here == 0 and carry < capacity):
+        return False
+    debt, last = max(0.0, here + carry + recipients - capacity), max(booked, default=slot)
+    t = slot + SLOT_MS
+    while debt > 0 and t <= last:
+        later = booked.get(t, 0)
+        if later > 0 and later + debt > capacity and not (later > capacity and debt < capacity):
+            return False  # a booking there would end up beyond what its slot may hold
+        debt = max(0.0, later + debt - capacity)
+        t += SLOT_MS
+    return True
+
+
 def earliest_fit(
     entries: Iterable[Entry], at_ms: int, recipients: int, capacity: float, shares: Shares | None = None
 ) -> int | None:
-    """The earliest slot ``>= at_ms`` with room for ``recipients`` (its booked recipients plus
-    these within ``capacity``; a message larger than the capacity only into an empty slot), or
-    ``None`` when nothing ever fits (a capacity of zero or less). With ``shares``, room the other
-    slices hold in a slot is not room (unless the message is oversize for the shares)."""
+    """The earliest slot ``>= at_ms`` with room for ``recipients`` (its booked recipients and the
+    debt it carries (:func:`carried_into`) plus these within ``capacity``; a message larger than
+    that only alone in a slot whose debt leaves room), or ``None`` when nothing ever fits (a
+    capacity of zero or less). With ``shares``, room the other slices hold in a slot is not room
+    (unless the message is oversize for the shares)."""
     if capacity <= 0:
         return None
     booked = _per_slot(entries)
     strict = shares is not None and not shares.oversize(recipients, capacity)
     slot = slot_start(at_ms)
-    while (booked.get(slot, 0) > 0 and booked[slot] + recipients > capacity) or (
-        strict and shares is not None and booked.get(slot, 0) + recipients + shares.held(slot) > capacity
+    carry = carried_into(booked, slot, capacity)
+    while not _takes(booked, slot, carry, recipients, capacity) or (
+        strict
+        and shares is not None
+        and booked.get(slot, 0) + carry + recipients + shares.held(slot) > capacity
     ):
-        slot += SLOT_MS  # ends: only finitely many slots hold bookings, and an empty slot holds
-        # at most the others' full shares, which leave a non-oversize message room
+        carry = max(0.0, booked.get(slot, 0) + carry - capacity)
+        slot += SLOT_MS  # ends: only finitely many slots hold bookings, debt shrinks by the capacity
+        # each empty slot, and an empty slot free of debt holds at most the others' full shares,
+        # which leave a non-oversize message room
     return slot
 
 

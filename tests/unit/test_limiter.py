@@ -8,6 +8,7 @@ rounding at 1.7e9 seconds is exercised.
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 import threading
@@ -232,17 +233,44 @@ def test_a_message_larger_than_the_capacity_goes_alone_into_an_empty_window() ->
     assert big.at_ms == T0_MS + W  # after the 1-recipient send has left every window it shares
 
 
+def test_a_message_larger_than_a_slot_is_paid_for_by_the_slots_after_it() -> None:
+    # 18 mails of 50 at 30/s: each goes alone into its slot, and what it holds beyond 30 is debt
+    # the next slots pay, so the 900 recipients take 30 slots (the rate is a sustained limit),
+    # not 18 (50 a slot: 1.6 x the rate) and not 36 (one every second slot: 25/s)
+    ledger, slots = ledger_of(), []
+    for _ in range(18):
+        grant = booking(ledger, 50, rate=1000, capacity=30, max_wait_ms=120_000)
+        assert grant.granted
+        assert grant.updates is not None
+        slots.append(grant.at_ms)
+        ledger = Ledger({**ledger.item, **grant.updates})
+    assert (slots[-1] - slots[0]) // W + 1 in (29, 30)
+    assert all(b > a for a, b in itertools.pairwise(slots))  # one message a slot
+    for i, first in enumerate(slots):  # over any run of slots: 30 a slot, plus one message
+        for last in slots[i:]:
+            sent = 50 * sum(1 for t in slots if first <= t <= last)
+            assert sent <= 30 * ((last - first) // W + 1) + 50
+
+
+def test_a_large_message_does_not_go_where_its_debt_would_overfill_a_booked_slot() -> None:
+    ledger = ledger_of([(T0_MS + W, 30)])  # the next slot is full
+    big = booking(ledger, 50, rate=1000, capacity=30)
+    assert big.at_ms == T0_MS + 2 * W  # at T0 its 20 of debt would land on the full slot
+    small = booking(ledger, 30, rate=1000, capacity=30)
+    assert small.at_ms == T0_MS
+
+
 def test_a_slices_cap_paces_it_and_a_message_larger_than_the_cap_is_scheduled_not_refused() -> None:
-    # cap 5/s, and an account of 5/s that leaves nothing to borrow: 50 recipients pass into an
-    # empty account window (SES takes a lone large message) and move the slice's pace 10 s on
-    first = booking(ledger_of(), 50, rate=5, capacity=5)
+    # cap 5/s in an account of 50/s: 50 recipients fit the account's slot and move the slice's
+    # pace 10 s on
+    first = booking(ledger_of(), 50, rate=5, capacity=50)
     assert (first.granted, first.at_ms) == (True, T0_MS)
     # 50 recipients at 5/s, the pace scaled to what a slot carries (a second's worth per SLOT_MS)
     assert first.updates["tat:a"] == {"N": str(T0_MS + pace_ms(50, 5))}
-    # others have booked ahead (so idle room is not borrowed past the pace)
-    entries = sorted([*decode_log(first.updates["log"]["S"]), (T0_MS + 3 * W, 5)])
+    # others have booked a second ahead (so idle room is not borrowed past the pace)
+    entries = sorted([*decode_log(first.updates["log"]["S"]), (T0_MS + 3 * W, 50)])
     ahead = Ledger({**first.updates, "log": {"S": encode_log(entries)}})
-    nxt = booking(ahead, 1, rate=5, capacity=5, max_wait_ms=60_000)
+    nxt = booking(ahead, 1, rate=5, capacity=50, max_wait_ms=60_000)
     # the first slot after the pace less one slot of burst tolerance
     assert nxt.at_ms == slot_start(T0_MS + pace_ms(50, 5) - TAU_MS)
 
@@ -257,9 +285,10 @@ def test_room_nobody_booked_is_borrowed_now_without_moving_the_pace() -> None:
 def test_a_pace_still_owed_is_rescaled_when_the_heartbeat_changes_the_cap() -> None:
     # 50 recipients at 5/s were charged (10 s); the next tick raises the cap to 50/s: 1 s is owed
     owed = ledger_of(
-        [(T0_MS - 5000, 50)], tat__a=T0_MS + 10_000, pace_cap__a=5.0, caps_until=T0 + 1, cap__a=50.0
-    )
-    nxt = booking(owed, 1, rate=5, capacity=1, max_wait_ms=60_000)  # capacity 1: nothing to borrow
+        [(T0_MS - 5000, 50), (T0_MS + 3 * W, 60)],  # booked ahead: no idle room is borrowed
+        tat__a=T0_MS + 10_000, pace_cap__a=5.0, caps_until=T0 + 1, cap__a=50.0,
+    )  # fmt: skip
+    nxt = booking(owed, 1, rate=5, capacity=60, max_wait_ms=60_000)
     assert nxt.at_ms == T0_MS  # within the one second of burst tolerance: 10 s became 1 s
 
 

@@ -279,7 +279,12 @@ def _supervise(
 
 def _drained(producer: Producer, ses: SesControl) -> bool:
     keys = {e["key"] for e in producer.records()}
-    accepted = {c["idempotency_key"] for c in ses.stats()["calls"] if c["outcome"] == "accepted"}
+    # a reply held past the sender's read timeout was accepted all the same (SES sends it)
+    accepted = {
+        c["idempotency_key"]
+        for c in ses.stats()["calls"]
+        if c["outcome"] in {"accepted", "timeout_after_accept"}
+    }
     return bool(keys) and keys <= accepted
 
 
