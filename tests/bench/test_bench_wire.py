@@ -12,7 +12,8 @@ and SQS with its conditional writes made atomic, and the SQS event-source emulat
 * ``broadcast_30x30`` and ``broadcast_18x50``: 900 recipients at 30/s as 30 mails of 30 and as
   18 mails of 50;
 * ``faults_at_30``: the 30/s run with 3 % HTTP 500, 2 % replies held past the sender's read
-  timeout after the stand-in accepted, and 10 % of the messages enqueued twice (SQS at-least-once).
+  timeout after the stand-in accepted, 10 % of the messages enqueued twice (SQS at-least-once),
+  and 12 bodies the contract refuses, put on the queue past the producer helper.
 
 Nothing is asserted about the figures (people judge them, against the goals in the JSON); the
 benchmark only has to finish within its bounds and leave nothing running. The virtual-time twin
@@ -29,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.bench.test_bench_heartbeat_wire import machine, stand_in_ceiling
-from tests.support.scenarios import heavy_tail_recipients, valid_message
-from tests.support.wire.measure import figures
+from tests.support.scenarios import heavy_tail_recipients, refused_bodies, valid_message
+from tests.support.wire.measure import figures, first_accepts, queued_keys
 from tests.support.wire.run import RunRecord, Scenario, SliceSpec, run
 from tests.support.wire.ses_server import WireFaults
 
@@ -44,6 +45,7 @@ HIGH_MAILS = 1000
 BOUND_SECONDS = 150  # each run's load phase at most; a run ends as soon as every key is accepted
 FAULTS = WireFaults(server_error_share=0.03, hang_share=0.02, hang_seconds=20.0)
 DUPLICATE_SHARE = 0.10
+BAD_INPUT = 12  # bodies the contract refuses, in the fault run
 MODEL = "wire: real time, each Lambda a process, strict SES stand-in over HTTP, moto_server on 127.0.0.1"
 
 GOALS = {  # issue 12; compared by people, never asserted here
@@ -53,6 +55,7 @@ GOALS = {  # issue 12; compared by people, never asserted here
     "wire_broadcast_900_at_30_seconds": "<= 31 each",
     "lost": 0,
     "duplicates": 0,
+    "bad_input": "every refused body in the DLQ with a reason code, none sent",
 }
 DEFINITIONS = {
     "wire_throttled_fraction": "HTTP 429 answers / SendEmail calls, the largest over the rate runs "
@@ -62,6 +65,8 @@ DEFINITIONS = {
     "utilization_over_drain": "recipients accepted / (rate x (last first-acceptance - t0)), t0 the "
     "moment the burst was enqueued: start-up and the last slot included",
     "wire_broadcast_900_at_30_seconds": "t0 (burst enqueued) -> last first-acceptance at the stand-in",
+    "drained_at_seconds": "t0 -> the last first-acceptance, once every key is accepted or (refused "
+    "input) dead-lettered",
     "wire_infrastructure_ceiling_recipients_per_second": "DynamoDB requests/s a fresh moto stand-in serves "
     "(limiter pattern: consistent read + conditional write, 12 clients) / DynamoDB requests per accepted "
     "recipient measured in the at_30 run",
@@ -100,8 +105,9 @@ def with_duplicates(messages: list[dict[str, Any]], share: float, seed: int) -> 
 
 
 def scenario(
-    name: str, rate: float, burst: list[dict[str, Any]], faults: WireFaults | None = None
-) -> Scenario:
+    name: str, rate: float, burst: list[dict[str, Any]], faults: WireFaults | None = None,
+    bad: list[tuple[str, str]] | None = None,
+) -> Scenario:  # fmt: skip
     return Scenario(
         name=name,
         quota=rate,
@@ -109,6 +115,7 @@ def scenario(
         seconds=BOUND_SECONDS,
         drain_seconds=0,
         burst={SLICE: burst},
+        bad_input={SLICE: bad} if bad else {},
         stop_when_drained=True,
         ses_faults=faults or WireFaults(),
         stop_grace=25 if faults else 10,  # a held reply keeps its sender 15 s (its read timeout)
@@ -119,6 +126,10 @@ def summary(record: RunRecord, rate: float) -> dict[str, Any]:
     result = figures(record)
     accepted = result["accepted_recipients"]
     drained = result["drained_at_seconds"]
+    accepts = first_accepts(record)
+    valid = {e["key"] for e in record.enqueued} - set(dead_letter_keys(record))
+    if drained is None and accepts and valid <= set(accepts):  # the refused bodies never are
+        drained = round(max(accepts.values()) - record.t0, 3)
     busy = sum(w["busy_seconds"] for w in record.workers)
     dynamodb = sum(v["requests"] for v in record.moto.get("dynamodb", {}).values())
     return {
@@ -140,6 +151,10 @@ def summary(record: RunRecord, rate: float) -> dict[str, Any]:
         "duplicates": result["duplicates"],
         "dead_lettered": result["dead_lettered"],
         "dead_letter_reasons": result["dead_letter_reasons"],
+        "dead_letter_keys": sorted(dead_letter_keys(record)),
+        "bad_input_sent": sum(
+            1 for c in record.calls if str(c.get("idempotency_key", "")).startswith("bad-")
+        ),
         "still_queued": result["still_queued"],
         "latency_seconds": result["latency_seconds"],
         "lambda_gb_seconds_per_1000_recipients": round(busy * SENDER_MEMORY_GB / accepted * 1000, 2)
@@ -152,6 +167,12 @@ def summary(record: RunRecord, rate: float) -> dict[str, Any]:
         },
         "run": result["run"],
     }
+
+
+def dead_letter_keys(record: RunRecord) -> dict[str, str]:
+    """Key → reason code of every message in a DLQ at the end of the run."""
+    dead, _ = queued_keys(record)
+    return dead
 
 
 def virtual_twin() -> dict[str, Any] | None:
@@ -169,6 +190,7 @@ def test_bench_wire(tmp_path: Path) -> None:
     before = machine()
     ceiling = stand_in_ceiling(tmp_path / "ceiling")
     runs: dict[str, dict[str, Any]] = {}
+    bad = refused_bodies(BAD_INPUT)
     plan: list[tuple[str, float, list[dict[str, Any]], WireFaults | None]] = [
         ("at_30", 30, mails(MAILS, 1), None),
         ("at_high", HIGH_RATE, mails(HIGH_MAILS, 2), None),
@@ -177,7 +199,8 @@ def test_bench_wire(tmp_path: Path) -> None:
         ("faults_at_30", 30, with_duplicates(mails(MAILS, 5, prefix="f-"), DUPLICATE_SHARE, 5), FAULTS),
     ]
     for name, rate, burst, faults in plan:
-        runs[name] = summary(run(scenario(name, rate, burst, faults), tmp_path / name), rate)
+        spec = scenario(name, rate, burst, faults, bad if faults else None)
+        runs[name] = summary(run(spec, tmp_path / name), rate)
     per_recipient = runs["at_30"]["dynamodb_requests_per_recipient"] or 1.0
     rate_runs = [r for n, r in runs.items() if not n.startswith("faults")]
     data: dict[str, Any] = {
@@ -196,6 +219,13 @@ def test_bench_wire(tmp_path: Path) -> None:
         "duplicates": sum(r["duplicates"] for r in runs.values()),
         "latency_seconds_at_30": runs["at_30"]["latency_seconds"],
         "lambda_gb_seconds_per_1000_recipients_at_30": runs["at_30"]["lambda_gb_seconds_per_1000_recipients"],
+        "bad_input": {
+            "enqueued": BAD_INPUT,
+            "dead_lettered_with_a_reason": sum(
+                1 for key in runs["faults_at_30"]["dead_letter_keys"] if key.startswith("bad-")
+            ),
+            "sent": runs["faults_at_30"]["bad_input_sent"],
+        },
         "faults": {
             "server_error_share": FAULTS.server_error_share,
             "hang_share": FAULTS.hang_share,

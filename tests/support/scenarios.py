@@ -53,6 +53,25 @@ def valid_message(
     return message
 
 
+def refused_bodies(count: int) -> list[tuple[str, str]]:
+    """``count`` bodies the contract refuses, each with an idempotency key the measurement can
+    follow into the DLQ: an unknown version, an address that is none, no sender, 51 recipients."""
+    out: list[tuple[str, str]] = []
+    for i in range(count):
+        message = json.loads(producer.to_json(valid_message(i, 2, lane="bulk", prefix="bad-")))
+        match i % 4:
+            case 0:
+                message["version"] = 99
+            case 1:
+                message["to"] = ["not-an-address"]
+            case 2:
+                del message["from"]
+            case _:
+                message["to"] = [f"u{i}-{j}@example.com" for j in range(51)]
+        out.append((message["idempotency_key"], json.dumps(message)))
+    return out
+
+
 def arrival(at: float, message: dict[str, Any], recipients: int) -> Arrival:
     return Arrival(
         at=at,

@@ -18,6 +18,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,8 @@ class HeartbeatSpec:
 class Scenario:
     """Everything a run depends on. Load: ``top_up_messages`` per slice kept queued during
     ``seconds`` and/or ``burst`` (slice → contract-v1 messages, enqueued at t0 on each message's
-    lane). ``stop_when_drained`` ends the load phase early once every enqueued key is accepted."""
+    lane). ``stop_when_drained`` ends the load phase early once every enqueued key but the
+    ``bad_input`` ones is accepted."""
 
     name: str
     quota: float
@@ -63,6 +65,10 @@ class Scenario:
     heartbeat: HeartbeatSpec | None = None
     top_up_messages: int | None = None
     burst: Mapping[str, list[dict[str, Any]]] = field(default_factory=dict)
+    bad_input: Mapping[str, list[tuple[str, str]]] = field(default_factory=dict)
+    """Slice → ``(idempotency key, body)`` put on its bulk lane at t0 past the producer helper: the
+    contract refuses each, so each must end in the DLQ with a reason code (a run has drained
+    without them)."""
     stop_when_drained: bool = False
     ses_latency_median_seconds: float = 0.085
     ses_faults: WireFaults = field(default_factory=WireFaults)
@@ -232,6 +238,8 @@ def run(scenario: Scenario, run_dir: Path) -> RunRecord:
         for slice_name, messages in scenario.burst.items():
             for lane in {m["lane"] for m in messages}:
                 producer.enqueue(slice_name, lane, [m for m in messages if m["lane"] == lane])
+        for slice_name, bodies in scenario.bad_input.items():
+            producer.enqueue_raw(slice_name, "bulk", bodies)
         if scenario.top_up_messages:
             thread = producer.top_up(scenario.top_up_messages, stop)
         restarts = _supervise(group, t0 + scenario.seconds, scenario, producer, ses)
@@ -271,14 +279,18 @@ def _supervise(
     restarts = 0
     while time.time() < until:
         restarts += len(group.supervise())
-        if scenario.stop_when_drained and _drained(producer, ses):
+        if scenario.stop_when_drained and _drained(producer, ses, _bad_keys(scenario)):
             break
         time.sleep(0.5)
     return restarts
 
 
-def _drained(producer: Producer, ses: SesControl) -> bool:
-    keys = {e["key"] for e in producer.records()}
+def _bad_keys(scenario: Scenario) -> set[str]:
+    return {key for bodies in scenario.bad_input.values() for key, _ in bodies}
+
+
+def _drained(producer: Producer, ses: SesControl, bad: AbstractSet[str] = frozenset()) -> bool:
+    keys = {e["key"] for e in producer.records()} - bad
     # a reply held past the sender's read timeout was accepted all the same (SES sends it)
     accepted = {
         c["idempotency_key"]
