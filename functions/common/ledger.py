@@ -290,6 +290,11 @@ class Shares:
         return recipients > capacity - sum(math.floor(share) for share in self.others.values())
 
 
+def _passed_on(held: float, debt: float, capacity: float) -> float:
+    """The debt a slot holding ``held`` recipients and owing ``debt`` passes to the next one."""
+    return max(0.0, held + debt - capacity)
+
+
 def carried_into(booked: Mapping[int, int], slot: int, capacity: float) -> float:
     """The debt the slots before ``slot`` pass on to it. A slot may hold one message larger than
     its room (SES takes a lone call however many recipients it has, up to 50); what it holds
@@ -301,7 +306,7 @@ def carried_into(booked: Mapping[int, int], slot: int, capacity: float) -> float
         return 0.0
     carry, t = 0.0, min(earlier)
     while t < slot:
-        carry = max(0.0, booked.get(t, 0) + carry - capacity)
+        carry = _passed_on(booked.get(t, 0), carry, capacity)
         t += SLOT_MS
     return carry
 
@@ -313,13 +318,13 @@ def _takes(booked: Mapping[int, int], slot: int, carry: float, recipients: int, 
     here = booked.get(slot, 0)
     if here + carry + recipients > capacity and not (here == 0 and carry < capacity):
         return False
-    debt, last = max(0.0, here + carry + recipients - capacity), max(booked, default=slot)
+    debt, last = _passed_on(here + recipients, carry, capacity), max(booked, default=slot)
     t = slot + SLOT_MS
     while debt > 0 and t <= last:
         later = booked.get(t, 0)
         if later > 0 and later + debt > capacity and not (later > capacity and debt < capacity):
             return False  # a booking there would end up beyond what its slot may hold
-        debt = max(0.0, later + debt - capacity)
+        debt = _passed_on(later, debt, capacity)
         t += SLOT_MS
     return True
 
@@ -343,7 +348,7 @@ def earliest_fit(
         and shares is not None
         and booked.get(slot, 0) + carry + recipients + shares.held(slot) > capacity
     ):
-        carry = max(0.0, booked.get(slot, 0) + carry - capacity)
+        carry = _passed_on(booked.get(slot, 0), carry, capacity)
         slot += SLOT_MS  # ends: only finitely many slots hold bookings, debt shrinks by the capacity
         # each empty slot, and an empty slot free of debt holds at most the others' full shares,
         # which leave a non-oversize message room
