@@ -12,12 +12,12 @@ from cdktn_provider_aws.kms_key import KmsKey
 from constructs import Construct
 
 from modules.bounce_report.props import JOB, BounceReportProps
-from modules.checks import partition
 from modules.lambda_asset.construct import PythonFunction
 from modules.lambda_asset.props import PythonFunctionProps
 from modules.shared.bucket import SecureBucket
 from modules.shared.kms import account_administers_key
 from modules.shared.scheduled import SCHEDULED_CHECKOV_SKIPS, document, schedule_function
+from modules.shared.validation import partition
 
 # The reports bucket is written by one Lambda and read by a few people; these checks ask for more.
 BUCKET_CHECKOV_SKIPS = {

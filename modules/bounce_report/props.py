@@ -6,9 +6,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from modules.checks import schedule_problem, timezone_problem
 from modules.lambda_asset.props import LOG_RETENTION_DAYS
 from modules.naming import S3_BUCKET_LIMIT, fit
+from modules.shared.validation import schedule_problem, timezone_problem
 
 JOB = "bounce_report"
 _ADDRESS = re.compile(r"[^@\s]+@[a-z0-9.-]+\.[a-z]{2,}")

@@ -20,7 +20,7 @@ from modules.capacity_slice.props import LANES, CapacitySliceProps
 from modules.lambda_asset.construct import PythonFunction
 from modules.lambda_asset.props import PythonFunctionProps
 from modules.shared.checkov import CODE_SIGNING
-from modules.shared.foundation import SendingFoundation
+from modules.shared.foundation import StackFoundation
 from modules.shared.names import METRICS_NAMESPACE
 
 SENDER_JOB = "sender"
@@ -54,14 +54,14 @@ class CapacitySlice(Construct):
 
     Example::
 
-        foundation = SendingFoundation(stack, "sending", FoundationProps(...))
+        foundation = StackFoundation(stack, "sending", FoundationProps(...))
         CapacitySlice(stack, "slice_at_de", CapacitySliceProps(
             environment="prod", name="at-de", rate_per_second=60, identities=[news_identity],
         ), foundation=foundation)
     """
 
     def __init__(
-        self, scope: Construct, id_: str, props: CapacitySliceProps, *, foundation: SendingFoundation
+        self, scope: Construct, id_: str, props: CapacitySliceProps, *, foundation: StackFoundation
     ) -> None:
         super().__init__(scope, id_)
         self.props = props

@@ -51,11 +51,11 @@ def parse_archive(slice_node: Node) -> Archive | None:
     if node is None:
         return None
     archive = Archive(
-        address=node.req_str(
+        address=node.req_text(
             "address", pattern=_ADDRESS, hint="an address such as archive@archive.example.at"
         ),
-        activate_receipt_rule_set=node.bool("activate_receipt_rule_set", default=False),
-        retention_days=node.int("retention_days", default=2557, minimum=1, maximum=36500),
+        activate_receipt_rule_set=node.flag("activate_receipt_rule_set", default=False),
+        retention_days=node.integer("retention_days", default=2557, minimum=1, maximum=36500),
     )
     node.finish()
     return archive

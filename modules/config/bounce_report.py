@@ -12,9 +12,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from modules.checks import schedule_problem, timezone_problem
 from modules.config.hcl import Invalid, Node
 from modules.config.shapes import ConfigurationSetShape, DomainShape
+from modules.shared.validation import schedule_problem, timezone_problem
 
 DEFAULT_SCHEDULE = "cron(0 6 ? * MON *)"
 _ADDRESS = r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9-]+(\.[a-z0-9-]+)+"
@@ -51,11 +51,11 @@ def parse_bounce_report(node: Node) -> BounceReport:
     sender, recipients = _mail(node)
     report = BounceReport(
         source=node.file,
-        schedule=node.str("schedule", default=DEFAULT_SCHEDULE, check=schedule_problem) or DEFAULT_SCHEDULE,
-        timezone=node.str("timezone", default="UTC", check=timezone_problem) or "UTC",
-        retention_days=node.int("retention_days", default=400, minimum=1, maximum=3650),
-        period_days=node.int("period_days", default=7, minimum=1, maximum=31),
-        top_domains=node.int("top_domains", default=10, minimum=1, maximum=100),
+        schedule=node.text("schedule", default=DEFAULT_SCHEDULE, check=schedule_problem) or DEFAULT_SCHEDULE,
+        timezone=node.text("timezone", default="UTC", check=timezone_problem) or "UTC",
+        retention_days=node.integer("retention_days", default=400, minimum=1, maximum=3650),
+        period_days=node.integer("period_days", default=7, minimum=1, maximum=31),
+        top_domains=node.integer("top_domains", default=10, minimum=1, maximum=100),
         mail_from=sender,
         mail_to=recipients,
     )
@@ -67,8 +67,8 @@ def _mail(node: Node) -> tuple[str | None, tuple[str, ...]]:
     mail = node.block("mail")
     if mail is None:
         return None, ()
-    sender = mail.req_str("from", pattern=_ADDRESS, hint="an address such as reports@news.example.at")
-    recipients = mail.str_list("to")
+    sender = mail.req_text("from", pattern=_ADDRESS, hint="an address such as reports@news.example.at")
+    recipients = mail.text_list("to")
     if not recipients:
         raise mail.fail("to", "expected at least one address to send the summary to")
     for i, address in enumerate(recipients):

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable
 from types import MappingProxyType
 from typing import TypeVar
 
-from modules.checks import validate_domain_name
 from modules.config.hcl import Node
 from modules.config.model import Account, ConfigurationSet, Domain, Slice
 from modules.configuration_set.props import (
@@ -26,6 +25,7 @@ from modules.configuration_set.props import (
     EventDestination,
     ReputationAlarms,
 )
+from modules.shared.validation import validate_domain_name
 
 T = TypeVar("T")
 
@@ -33,9 +33,9 @@ T = TypeVar("T")
 def parse_configuration_set(name: str, node: Node) -> ConfigurationSet:
     if not CONFIGURATION_SET_NAME.fullmatch(name):
         raise node.fail(None, "configuration set name must be 1-64 letters, digits, _ or -")
-    account = node.req_str("account", hint="the alias of an account block")
-    region = node.req_str("region", hint="a region declared in that account")
-    if node.bool("external", default=False):
+    account = node.req_text("account", hint="the alias of an account block")
+    region = node.req_text("region", hint="a region declared in that account")
+    if node.flag("external", default=False):
         node.finish(known=())
         return ConfigurationSet(name=name, account=account, region=region, source=node.file, external=True)
     item = ConfigurationSet(
@@ -44,18 +44,19 @@ def parse_configuration_set(name: str, node: Node) -> ConfigurationSet:
         region=region,
         source=node.file,
         destinations=_destinations(node),
-        tls_policy=node.str("tls_policy", default="REQUIRE", choices=TLS_POLICIES) or "REQUIRE",
-        reputation_metrics=node.bool("reputation_metrics", default=True),
+        tls_policy=node.text("tls_policy", default="REQUIRE", choices=TLS_POLICIES) or "REQUIRE",
+        reputation_metrics=node.flag("reputation_metrics", default=True),
         suppressed_reasons=_choices(node, "suppressed_reasons", SUPPRESSED_REASONS, SUPPRESSED_REASONS),
         custom_redirect_domain=_domain(node, "custom_redirect_domain"),
-        max_delivery_seconds=node.int("max_delivery_seconds", default=0, minimum=300, maximum=50400) or None,
-        engagement_metrics=node.bool("engagement_metrics", default=False)
+        max_delivery_seconds=node.integer("max_delivery_seconds", default=0, minimum=300, maximum=50400)
+        or None,
+        engagement_metrics=node.flag("engagement_metrics", default=False)
         if node.has("engagement_metrics")
         else None,
-        optimized_shared_delivery=node.bool("optimized_shared_delivery", default=False)
+        optimized_shared_delivery=node.flag("optimized_shared_delivery", default=False)
         if node.has("optimized_shared_delivery")
         else None,
-        dedicated_ip_pool=node.str(
+        dedicated_ip_pool=node.text(
             "dedicated_ip_pool", pattern=CONFIGURATION_SET_NAME.pattern, hint="a pool name"
         ),
         alarms=_alarms(node),
@@ -77,7 +78,7 @@ def _rejected_value(node: Node, build: Callable[[], T]) -> T:
 
 
 def _choices(node: Node, key: str, allowed: tuple[str, ...], default: tuple[str, ...]) -> tuple[str, ...]:
-    values = node.str_list(key)
+    values = node.text_list(key)
     if values is None:
         return default
     for i, value in enumerate(values):
@@ -87,7 +88,7 @@ def _choices(node: Node, key: str, allowed: tuple[str, ...], default: tuple[str,
 
 
 def _domain(node: Node, key: str) -> str | None:
-    value = node.str(key)
+    value = node.text(key)
     if value is not None:
         try:
             validate_domain_name(value)
@@ -97,7 +98,7 @@ def _domain(node: Node, key: str) -> str | None:
 
 
 def _tags(node: Node) -> MappingProxyType[str, str]:
-    return MappingProxyType(node.str_map("tags"))
+    return MappingProxyType(node.text_map("tags"))
 
 
 def _destinations(node: Node) -> tuple[EventDestination, ...]:
@@ -113,15 +114,15 @@ def _destinations(node: Node) -> tuple[EventDestination, ...]:
 
 
 def _destination(label: str, body: Node) -> EventDestination:
-    kind = body.str("type", default="sns", choices=DESTINATION_TYPES) or "sns"
+    kind = body.text("type", default="sns", choices=DESTINATION_TYPES) or "sns"
     event_types = _choices(body, "event_types", EVENT_TYPES, EVENT_TYPES)
     dimensions: list[CloudWatchDimension] = []
-    for name, default in body.str_map("dimensions").items():
+    for name, default in body.text_map("dimensions").items():
         try:
             dimensions.append(CloudWatchDimension(name=name, default_value=default))
         except ValueError as exc:
             raise body.fail(f"dimensions.{name}", str(exc)) from None
-    arns = {key: body.str(key) for key in ("event_bus_arn", "delivery_stream_arn", "iam_role_arn")}
+    arns = {key: body.text(key) for key in ("event_bus_arn", "delivery_stream_arn", "iam_role_arn")}
 
     def build() -> EventDestination:
         return EventDestination(
@@ -154,11 +155,11 @@ def _alarms(node: Node) -> ReputationAlarms:
         body,
         lambda: ReputationAlarms(
             **levels,
-            minimum_sends=body.int("minimum_sends", default=defaults.minimum_sends, minimum=1),
-            period_seconds=body.int(
+            minimum_sends=body.integer("minimum_sends", default=defaults.minimum_sends, minimum=1),
+            period_seconds=body.integer(
                 "period_seconds", default=defaults.period_seconds, minimum=300, maximum=86400
             ),
-            breaker=body.bool("breaker", default=defaults.breaker),
+            breaker=body.flag("breaker", default=defaults.breaker),
         ),
     )
     body.finish(known=tuple(levels))

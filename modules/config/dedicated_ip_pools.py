@@ -16,7 +16,6 @@ from dataclasses import replace
 from functools import partial
 from types import MappingProxyType
 
-from modules.checks import SES_NAME_PATTERN
 from modules.config.hcl import Invalid, Node
 from modules.config.model import (
     DEFAULT_BLOCKLIST_ZONES,
@@ -27,6 +26,7 @@ from modules.config.model import (
     Slice,
     Warmup,
 )
+from modules.shared.validation import SES_NAME_PATTERN
 
 POOL_NAME = CONFIGURATION_SET = SES_NAME_PATTERN
 SCALING_MODES = ("STANDARD", "MANAGED")
@@ -37,19 +37,19 @@ MAX_WARMUP_DAYS = 366
 def parse_dedicated_ip_pool(name: str, node: Node) -> DedicatedIpPool:
     if not re.fullmatch(POOL_NAME, name):
         raise node.fail(None, "pool name must be 1-64 letters, digits, hyphens or underscores")
-    account = node.req_str("account", hint="the alias of an account block")
-    region = node.req_str("region", hint="a region declared in that account")
-    scaling_mode = node.str("scaling_mode", default="STANDARD", choices=SCALING_MODES) or "STANDARD"
-    configuration_set = node.str(
+    account = node.req_text("account", hint="the alias of an account block")
+    region = node.req_text("region", hint="a region declared in that account")
+    scaling_mode = node.text("scaling_mode", default="STANDARD", choices=SCALING_MODES) or "STANDARD"
+    configuration_set = node.text(
         "configuration_set",
         pattern=CONFIGURATION_SET,
         hint="the configuration set that sends through the pool",
     )
-    slices = node.str_list("slices") or ()
+    slices = node.text_list("slices") or ()
     for i, slice_name in enumerate(slices):
         if not re.fullmatch(NAME, slice_name):
             raise node.fail(f"slices[{i}]", f'"{slice_name}" is not a slice name')
-    zones = node.str_list("blocklist_zones")
+    zones = node.text_list("blocklist_zones")
     for i, zone in enumerate(zones or ()):
         if not re.fullmatch(ZONE, zone):
             raise node.fail(
@@ -75,20 +75,20 @@ def parse_dedicated_ip_pool(name: str, node: Node) -> DedicatedIpPool:
         slices=slices,
         warmup=warmup,
         blocklist_zones=zones or DEFAULT_BLOCKLIST_ZONES,
-        tags=MappingProxyType(node.str_map("tags")),
+        tags=MappingProxyType(node.text_map("tags")),
     )
     node.finish()
     return pool
 
 
 def _warmup(node: Node) -> Warmup:
-    start_text = node.req_str("start", pattern=r"[0-9]{4}-[0-9]{2}-[0-9]{2}", hint="a date YYYY-MM-DD")
+    start_text = node.req_text("start", pattern=r"[0-9]{4}-[0-9]{2}-[0-9]{2}", hint="a date YYYY-MM-DD")
     try:
         dt.date.fromisoformat(start_text)
     except ValueError:
         raise node.fail("start", f'"{start_text}" is not a calendar date') from None
-    daily = node.int_list("daily_caps", minimum=1)
-    weekly = node.int_list("weekly_caps", minimum=1)
+    daily = node.integer_list("daily_caps", minimum=1)
+    weekly = node.integer_list("weekly_caps", minimum=1)
     if (daily is None) == (weekly is None):
         which = "both are set" if daily is not None else "neither is set"
         raise node.fail(None, f"give daily_caps or weekly_caps ({which})")
@@ -108,7 +108,7 @@ def _warmup(node: Node) -> Warmup:
             "full_volume", f"is required: the recipients {unit} the pool carries once warm (the last cap "
             "must reach it)",
         )  # fmt: skip
-    full_volume = node.int("full_volume", default=1, minimum=1)
+    full_volume = node.integer("full_volume", default=1, minimum=1)
     if caps[-1] < full_volume:
         raise node.fail(
             f"{key}[{len(caps) - 1}]",

@@ -10,7 +10,6 @@ from functools import partial
 from types import MappingProxyType
 from typing import TypeVar
 
-from modules.checks import SES_NAME_PATTERN, validate_domain_name
 from modules.config.hcl import Invalid, Node
 from modules.config.model import Account, Domain
 from modules.identity.props import (
@@ -24,6 +23,7 @@ from modules.identity.props import (
     check_dns_name,
     mail_from_problem,
 )
+from modules.shared.validation import SES_NAME_PATTERN, validate_domain_name
 
 T = TypeVar("T")
 HOSTED_ZONE_ID = r"Z[A-Z0-9]{1,31}"
@@ -51,18 +51,18 @@ def parse_domain(name: str, node: Node) -> Domain:
         validate_domain_name(name)
     except ValueError as exc:
         raise node.fail(None, str(exc)) from None
-    account = node.req_str("account", hint="the alias of an account block")
-    regions = node.str_list("regions")
+    account = node.req_text("account", hint="the alias of an account block")
+    regions = node.text_list("regions")
     if regions == ():
         raise node.fail(
             "regions", "expected at least one region; leave regions out for every region of the account"
         )
-    hosted_zone_id = node.str(
+    hosted_zone_id = node.text(
         "hosted_zone_id",
         pattern=HOSTED_ZONE_ID,
         hint="a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ",
     )
-    dns = node.str("dns", choices=("route53", "external"))
+    dns = node.text("dns", choices=("route53", "external"))
     if hosted_zone_id is not None and dns == "external":
         raise node.fail("dns", 'hosted_zone_id and dns = "external" are both set; choose one')
     if hosted_zone_id is None and dns != "external":
@@ -78,11 +78,11 @@ def parse_domain(name: str, node: Node) -> Domain:
         dkim=_sub(node, "dkim", _dkim, Dkim()),
         mail_from=_sub(node, "mail_from", partial(_mail_from, domain=name), _DEFAULT_MAIL_FROM),
         dmarc=_sub(node, "dmarc", _dmarc, Dmarc()),
-        configuration_set=node.str(
+        configuration_set=node.text(
             "configuration_set", pattern=SES_NAME_PATTERN, hint="a configuration set name"
         ),
-        dns_ttl_seconds=node.int("dns_ttl_seconds", default=600, minimum=60, maximum=86400),
-        tags=freeze(node.str_map("tags")),
+        dns_ttl_seconds=node.integer("dns_ttl_seconds", default=600, minimum=60, maximum=86400),
+        tags=freeze(node.text_map("tags")),
     )
     check_tags(node, dict(domain.tags), "tags")
     node.finish()
@@ -108,33 +108,33 @@ def _sub(node: Node, key: str, build: Callable[[Node], T], default: T) -> T:
 def _dkim(node: Node) -> Dkim:
     if any(node.has(key) for key in ("selector", "private_key_secret", "public_key")):
         dkim = Dkim.byo(
-            selector=node.req_str("selector", hint="BYODKIM: the DNS label of <selector>._domainkey"),
-            private_key_secret=node.req_str("private_key_secret", hint="Secrets Manager secret name or ARN"),
-            public_key=node.str("public_key"),
+            selector=node.req_text("selector", hint="BYODKIM: the DNS label of <selector>._domainkey"),
+            private_key_secret=node.req_text("private_key_secret", hint="Secrets Manager secret name or ARN"),
+            public_key=node.text("public_key"),
         )
         if node.has("signing_key_length"):
             raise node.fail("signing_key_length", "is for Easy DKIM; BYODKIM uses the key you bring")
         # The key passes through Terraform state on its way to SES: make that a decision.
-        if not node.bool("allow_private_key_in_state", default=False):
+        if not node.flag("allow_private_key_in_state", default=False):
             raise node.fail(
                 "allow_private_key_in_state",
                 "BYODKIM hands the private key to Terraform, so it is stored in state; set it to true "
                 "once your state is encrypted and access-controlled, or use Easy DKIM",
             )
         return dkim
-    length = node.str("signing_key_length", default="RSA_2048_BIT", choices=DKIM_KEY_LENGTHS)
+    length = node.text("signing_key_length", default="RSA_2048_BIT", choices=DKIM_KEY_LENGTHS)
     return Dkim.easy(length or "RSA_2048_BIT")
 
 
 def _mail_from(node: Node, *, domain: str) -> MailFrom | None:
-    enabled = node.bool("enabled", default=True)
-    subdomain = node.str("subdomain", default="bounce")
+    enabled = node.flag("enabled", default=True)
+    subdomain = node.text("subdomain", default="bounce")
     problem = mail_from_problem(subdomain, domain) if subdomain is not None else None
     if problem is not None:
         raise node.fail("subdomain", problem)
     mail_from = MailFrom(
         subdomain=subdomain or "bounce",
-        behavior_on_mx_failure=node.str(
+        behavior_on_mx_failure=node.text(
             "behavior_on_mx_failure", default="USE_DEFAULT_VALUE", choices=MX_FAILURE_BEHAVIOURS
         )
         or "",
@@ -144,13 +144,13 @@ def _mail_from(node: Node, *, domain: str) -> MailFrom | None:
 
 def _dmarc(node: Node) -> Dmarc:
     return Dmarc(
-        policy=node.str("policy", default="none", choices=DMARC_POLICIES) or "none",
-        subdomain_policy=node.str("subdomain_policy", choices=DMARC_POLICIES),
-        pct=node.int("pct", default=100, minimum=0, maximum=100),
-        rua=node.str_list("rua") or (),
-        ruf=node.str_list("ruf") or (),
-        adkim=node.str("adkim", default="r", choices=DMARC_ALIGNMENTS) or "r",
-        aspf=node.str("aspf", default="r", choices=DMARC_ALIGNMENTS) or "r",
+        policy=node.text("policy", default="none", choices=DMARC_POLICIES) or "none",
+        subdomain_policy=node.text("subdomain_policy", choices=DMARC_POLICIES),
+        pct=node.integer("pct", default=100, minimum=0, maximum=100),
+        rua=node.text_list("rua") or (),
+        ruf=node.text_list("ruf") or (),
+        adkim=node.text("adkim", default="r", choices=DMARC_ALIGNMENTS) or "r",
+        aspf=node.text("aspf", default="r", choices=DMARC_ALIGNMENTS) or "r",
     )
 
 

@@ -12,15 +12,15 @@ def parse_events(region: Node) -> EventSettings:
     node = region.block("events")
     if node is None:
         return EventSettings()
-    retention = node.int("log_retention_days", default=365, minimum=1, maximum=3653)
+    retention = node.integer("log_retention_days", default=365, minimum=1, maximum=3653)
     if retention not in LOG_RETENTION_DAYS:
         accepted = ", ".join(str(d) for d in LOG_RETENTION_DAYS)
         raise node.fail("log_retention_days", f"CloudWatch accepts only {accepted}; got {retention}")
     settings = EventSettings(
         declared=True,
-        status_queue=node.bool("status_queue", default=False),
-        status_ttl_days=node.int("status_ttl_days", default=30, minimum=1, maximum=3650),
-        history_limit=node.int("history_limit", default=10, minimum=1, maximum=50),
+        status_queue=node.flag("status_queue", default=False),
+        status_ttl_days=node.integer("status_ttl_days", default=30, minimum=1, maximum=3650),
+        history_limit=node.integer("history_limit", default=10, minimum=1, maximum=50),
         log_retention_days=retention,
     )
     node.finish()

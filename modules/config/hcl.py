@@ -9,7 +9,6 @@ only reliable way to tell ``dkim { tags = {...} }`` from a labelled block or fro
 
 from __future__ import annotations
 
-import builtins
 import difflib
 import math
 import re
@@ -198,7 +197,7 @@ class Node:
             raise self.fail(key, f"expected an attribute ({key} = ...), got a block")
         return value
 
-    def str(
+    def text(
         self, key: str, *, default: str | None = None, required: bool = False,
         pattern: str | None = None, choices: tuple[str, ...] | None = None, hint: str = "",
         check: Callable[[str], str | None] | None = None,
@@ -219,22 +218,20 @@ class Node:
             raise self.fail(key, f'{problem}, got "{value}"')
         return value
 
-    # From here on the methods str, int and bool shadow those names in class scope: annotations
-    # spell out builtins.
-    def req_str(self, key: builtins.str, **kwargs: Any) -> builtins.str:
-        value = self.str(key, required=True, **kwargs)
-        if value is None:  # str(required=True) has raised already; this narrows the type
+    def req_text(self, key: str, **kwargs: Any) -> str:
+        value = self.text(key, required=True, **kwargs)
+        if value is None:  # text(required=True) has raised already; this narrows the type
             raise self.fail(key, "is required")
         return value
 
-    def int(
+    def integer(
         self,
-        key: builtins.str,
+        key: str,
         *,
-        default: builtins.int,
-        minimum: builtins.int,
-        maximum: builtins.int | None = None,
-    ) -> builtins.int:
+        default: int,
+        minimum: int,
+        maximum: int | None = None,
+    ) -> int:
         value = self._attribute(key)
         if value is None:
             return default
@@ -245,12 +242,12 @@ class Node:
             raise self.fail(key, f"expected a whole number {bounds}, got {value}")
         return value
 
-    def req_int(self, key: builtins.str, *, minimum: builtins.int) -> builtins.int:
+    def req_integer(self, key: str, *, minimum: int) -> int:
         if self._data.get(key) is None:
             raise self.fail(key, "is required")
-        return self.int(key, default=minimum, minimum=minimum)
+        return self.integer(key, default=minimum, minimum=minimum)
 
-    def number(self, key: builtins.str, *, minimum_exclusive: float = 0) -> float:
+    def number(self, key: str, *, minimum_exclusive: float = 0) -> float:
         value = self._attribute(key)
         if value is None:
             raise self.fail(key, "is required")
@@ -260,7 +257,7 @@ class Node:
             raise self.fail(key, f"expected a number > {minimum_exclusive:g}, got {value}")
         return float(value)
 
-    def bool(self, key: builtins.str, *, default: builtins.bool) -> builtins.bool:
+    def flag(self, key: str, *, default: bool) -> bool:
         value = self._attribute(key)
         if value is None:
             return default
@@ -268,7 +265,7 @@ class Node:
             raise self.fail(key, f"expected true or false, got {type_name(value)}")
         return value
 
-    def str_list(self, key: builtins.str) -> tuple[builtins.str, ...] | None:
+    def text_list(self, key: str) -> tuple[str, ...] | None:
         value = self._attribute(key)
         if value is None:
             return None
@@ -283,7 +280,7 @@ class Node:
             raise self.fail(key, "lists the same value twice")
         return tuple(value)
 
-    def int_list(self, key: builtins.str, *, minimum: builtins.int) -> tuple[builtins.int, ...] | None:
+    def integer_list(self, key: str, *, minimum: int) -> tuple[int, ...] | None:
         """A list of whole numbers, each ≥ ``minimum`` (``[2000, 5000]``); ``None`` when absent."""
         value = self._attribute(key)
         if value is None:
@@ -297,7 +294,7 @@ class Node:
                 raise self.fail(f"{key}[{i}]", f"expected a whole number ≥ {minimum}, got {item}")
         return tuple(value)
 
-    def str_map(self, key: builtins.str) -> dict[builtins.str, builtins.str]:
+    def text_map(self, key: str) -> dict[str, str]:
         value = self._attribute(key)
         if value is None:
             return {}
@@ -310,7 +307,7 @@ class Node:
                 raise self.fail(f"{key}.{name}", "expressions are not allowed in environment files")
         return dict(value)
 
-    def block(self, key: builtins.str) -> Node | None:
+    def block(self, key: str) -> Node | None:
         """An unlabelled block that may appear at most once (``dkim { ... }``)."""
         value = self._take(key)
         if value is None:
@@ -324,7 +321,7 @@ class Node:
             raise self.fail(key, f"expected a block without a label ({key} {{ ... }})")
         return Node(self.file, self._child(key), body)
 
-    def labelled_blocks(self, key: builtins.str, noun: builtins.str) -> Iterator[tuple[builtins.str, Node]]:
+    def labelled_blocks(self, key: str, noun: str) -> Iterator[tuple[str, Node]]:
         """Blocks with one label (``region "eu-central-1" { ... }``), in file order."""
         value = self._take(key)
         if value is None:
@@ -339,10 +336,10 @@ class Node:
                 raise self.fail(f'{key} "{label}"', f'takes one label, got more ({key} "<{noun}>" {{ ... }})')
             yield label, Node(self.file, self._child(f'{key} "{label}"'), inner)
 
-    def _child(self, key: builtins.str) -> builtins.str:
+    def _child(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path else key
 
-    def finish(self, known: tuple[builtins.str, ...] = ()) -> None:
+    def finish(self, known: tuple[str, ...] = ()) -> None:
         """Reject keys no getter consumed; ``known`` keys count as consumed (read elsewhere)."""
         allowed = self._seen | set(known)
         unknown = sorted(set(self._data) - allowed - {_BLOCK_MARK})

@@ -218,12 +218,12 @@ class _Loader:
                     str(node.fail("environment", f"already set in {self.environment[0].file}"))
                 )
             else:
-                self.environment = (node, self.collect(partial(node.str, "environment")))
+                self.environment = (node, self.collect(partial(node.text, "environment")))
         if node.has("tags"):
             if self.tags is not None:
                 self.problems.append(str(node.fail("tags", f"already set in {self.tags[0].file}")))
             else:
-                self.tags = (node, self.collect(partial(node.str_map, "tags")))
+                self.tags = (node, self.collect(partial(node.text_map, "tags")))
 
     def _accounts(self, node: Node) -> None:
         blocks = self.collect(partial(_labelled, node, "account", "alias"))
@@ -461,13 +461,13 @@ def _labelled(node: Node, key: str, noun: str) -> list[tuple[str, Node]]:
 def _account(alias: str, node: Node) -> Account:
     if not matches(NAME, alias):
         raise node.fail(None, f"account alias must be {NAME_HINT}")
-    account_id = node.req_str("id", pattern=ACCOUNT_ID, hint="a 12-digit AWS account id")
-    role_arn = node.str("role_arn", pattern=ROLE_ARN, hint="an IAM role ARN (arn:aws:iam::<id>:role/<name>)")
+    account_id = node.req_text("id", pattern=ACCOUNT_ID, hint="a 12-digit AWS account id")
+    role_arn = node.text("role_arn", pattern=ROLE_ARN, hint="an IAM role ARN (arn:aws:iam::<id>:role/<name>)")
     if role_arn is not None and role_arn.split(":")[4] != account_id:
         raise node.fail(
             "role_arn", f"role is in account {role_arn.split(':')[4]}, not in this account {account_id}"
         )
-    external_id = node.str("external_id", pattern=r"[\w+=,.@:/-]{2,1224}", hint="2-1224 characters")
+    external_id = node.text("external_id", pattern=r"[\w+=,.@:/-]{2,1224}", hint="2-1224 characters")
     if external_id is not None and role_arn is None:
         raise node.fail("external_id", "only used together with role_arn")
     regions: list[RegionQuota] = []
@@ -480,7 +480,7 @@ def _account(alias: str, node: Node) -> Account:
             RegionQuota(
                 name=name,
                 max_send_rate=body.number("max_send_rate"),
-                max_24_hour_send=body.req_int("max_24_hour_send", minimum=1),
+                max_24_hour_send=body.req_integer("max_24_hour_send", minimum=1),
                 heartbeat=_heartbeat(body),
                 events=parse_events(body),
             )
@@ -502,7 +502,7 @@ def _heartbeat(region: Node) -> HeartbeatSettings:
     node = region.block("heartbeat")
     if node is None:
         return HeartbeatSettings()
-    enabled = node.bool("enabled", default=True)  # writing the block opts in
+    enabled = node.flag("enabled", default=True)  # writing the block opts in
     headroom = node.number("headroom", minimum_exclusive=0) if node.has("headroom") else 1.0
     if headroom > 1:
         raise node.fail(
@@ -521,19 +521,19 @@ def _backend(kind: str, node: Node) -> Backend:
         raise node.fail(None, 'backend must be "local" or "s3"')
     backend = Backend(
         type="s3",
-        bucket=node.req_str("bucket", pattern=r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", hint="an S3 bucket name"),
-        region=node.req_str("region", hint="the bucket's region"),
-        key_prefix=node.str(
+        bucket=node.req_text("bucket", pattern=r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", hint="an S3 bucket name"),
+        region=node.req_text("region", hint="the bucket's region"),
+        key_prefix=node.text(
             "key_prefix",
             default="",
             pattern=r"[\w!./*'()-]*[\w!.*'()-]",
             hint="an S3 key prefix without a trailing /",
         )
         or "",
-        kms_key_id=node.str("kms_key_id"),
-        role_arn=node.str("role_arn", pattern=ROLE_ARN, hint="an IAM role ARN"),
-        use_lockfile=node.bool("use_lockfile", default=True),
-        dynamodb_table=node.str("dynamodb_table"),
+        kms_key_id=node.text("kms_key_id"),
+        role_arn=node.text("role_arn", pattern=ROLE_ARN, hint="an IAM role ARN"),
+        use_lockfile=node.flag("use_lockfile", default=True),
+        dynamodb_table=node.text("dynamodb_table"),
     )
     if backend.region not in SES_REGIONS and not matches(
         r"[a-z]{2}(-gov)?-[a-z]+-[0-9]", backend.region or ""

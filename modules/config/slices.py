@@ -10,11 +10,11 @@ import re
 from collections.abc import Callable
 from functools import partial
 
-from modules.checks import SES_NAME_PATTERN, validate_domain_name
 from modules.config.archive import parse_archive
 from modules.config.hcl import Invalid, Node
 from modules.config.model import NAME, NAME_HINT, Account, Domain, RegionQuota, Slice
 from modules.lambda_asset.props import LOG_RETENTION_DAYS
+from modules.shared.validation import SES_NAME_PATTERN, validate_domain_name
 
 CONFIGURATION_SET = SES_NAME_PATTERN
 RESERVED_PREFIX = "ses-"  # <env>-ses-… are the platform's own names (event logger, heartbeat, …)
@@ -33,10 +33,10 @@ def parse_slice(name: str, node: Node) -> Slice:
             "platform's own resources (a slice ses-event-logger would create the event logger's "
             "queue <env>-ses-event-logger-dlq a second time); choose another name",
         )
-    account = node.req_str("account", hint="the alias of an account block")
-    region = node.req_str("region", hint="a region declared in that account")
+    account = node.req_text("account", hint="the alias of an account block")
+    region = node.req_text("region", hint="a region declared in that account")
     rate = node.number("rate_per_second")
-    from_domains = node.str_list("from_domains")
+    from_domains = node.text_list("from_domains")
     if not from_domains:
         raise node.fail("from_domains", "expected at least one domain this slice sends as")
     for i, domain in enumerate(from_domains):
@@ -44,10 +44,10 @@ def parse_slice(name: str, node: Node) -> Slice:
             validate_domain_name(domain)
         except ValueError as exc:
             raise node.fail(f"from_domains[{i}]", str(exc)) from None
-    configuration_set = node.str(
+    configuration_set = node.text(
         "configuration_set", pattern=CONFIGURATION_SET, hint="a configuration set name"
     )
-    retention = node.int("log_retention_days", default=365, minimum=1, maximum=3653)
+    retention = node.integer("log_retention_days", default=365, minimum=1, maximum=3653)
     if retention not in LOG_RETENTION_DAYS:
         accepted = ", ".join(str(d) for d in LOG_RETENTION_DAYS)
         raise node.fail("log_retention_days", f"CloudWatch accepts only {accepted}; got {retention}")
@@ -59,12 +59,12 @@ def parse_slice(name: str, node: Node) -> Slice:
         from_domains=from_domains,
         source=node.file,
         configuration_set=configuration_set,
-        max_receive_count=node.int("max_receive_count", default=5, minimum=1, maximum=1000),
-        sender_max_concurrency=node.int("sender_max_concurrency", default=5, minimum=2, maximum=1000),
-        batch_size=node.int("batch_size", default=10, minimum=1, maximum=10),
+        max_receive_count=node.integer("max_receive_count", default=5, minimum=1, maximum=1000),
+        sender_max_concurrency=node.integer("sender_max_concurrency", default=5, minimum=2, maximum=1000),
+        batch_size=node.integer("batch_size", default=10, minimum=1, maximum=10),
         log_retention_days=retention,
-        dlq_alarm_threshold=node.int("dlq_alarm_threshold", default=1, minimum=1),
-        oldest_message_alarm_seconds=node.int(
+        dlq_alarm_threshold=node.integer("dlq_alarm_threshold", default=1, minimum=1),
+        oldest_message_alarm_seconds=node.integer(
             "oldest_message_alarm_seconds", default=300, minimum=60, maximum=1209600
         ),
         archive=parse_archive(node),

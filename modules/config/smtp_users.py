@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 
-from modules.checks import SES_NAME_PATTERN, validate_domain_name
 from modules.config.hcl import Invalid, Node
 from modules.config.model import NAME, NAME_HINT, Account, Domain, SmtpUser
 from modules.lambda_asset.props import LOG_RETENTION_DAYS
+from modules.shared.validation import SES_NAME_PATTERN, validate_domain_name
 
 CONFIGURATION_SET = SES_NAME_PATTERN
 REGION = r"[a-z]{2}(?:-gov)?-[a-z]+-[0-9]"
@@ -27,9 +27,9 @@ MAX_FUNCTION_NAME = 64
 def parse_smtp_user(name: str, node: Node) -> SmtpUser:
     if not re.fullmatch(NAME, name):
         raise node.fail(None, f"smtp_user name must be {NAME_HINT}")
-    account = node.req_str("account", hint="the alias of an account block")
-    region = node.req_str("region", hint="a region declared in that account")
-    identities = node.str_list("identities")
+    account = node.req_text("account", hint="the alias of an account block")
+    region = node.req_text("region", hint="a region declared in that account")
+    identities = node.text_list("identities")
     if not identities:
         raise node.fail("identities", "expected at least one domain this user sends as")
     for i, domain in enumerate(identities):
@@ -38,8 +38,8 @@ def parse_smtp_user(name: str, node: Node) -> SmtpUser:
         except ValueError as exc:
             raise node.fail(f"identities[{i}]", str(exc)) from None
     from_addresses = _from_addresses(node, identities)
-    rotation_days = node.int("rotation_days", default=30, minimum=1, maximum=MAX_ROTATION_DAYS)
-    grace = node.int("previous_key_grace_hours", default=24, minimum=0)
+    rotation_days = node.integer("rotation_days", default=30, minimum=1, maximum=MAX_ROTATION_DAYS)
+    grace = node.integer("previous_key_grace_hours", default=24, minimum=0)
     if grace >= rotation_days * 24:
         raise node.fail(
             "previous_key_grace_hours",
@@ -47,7 +47,7 @@ def parse_smtp_user(name: str, node: Node) -> SmtpUser:
             f"got {grace}",
         )
     replicas = _replica_regions(node, region)
-    readers = node.str_list("readers") or ()
+    readers = node.text_list("readers") or ()
     for i, reader in enumerate(readers):
         if not re.fullmatch(READER, reader):
             raise node.fail(
@@ -55,7 +55,7 @@ def parse_smtp_user(name: str, node: Node) -> SmtpUser:
                 "expected an IAM role, user or account root ARN (arn:aws:iam::<id>:role/<name>), "
                 f'got "{reader}"',
             )
-    retention = node.int("log_retention_days", default=365, minimum=1, maximum=3653)
+    retention = node.integer("log_retention_days", default=365, minimum=1, maximum=3653)
     if retention not in LOG_RETENTION_DAYS:
         accepted = ", ".join(str(d) for d in LOG_RETENTION_DAYS)
         raise node.fail("log_retention_days", f"CloudWatch accepts only {accepted}; got {retention}")
@@ -69,11 +69,11 @@ def parse_smtp_user(name: str, node: Node) -> SmtpUser:
         rotation_days=rotation_days,
         replica_regions=replicas,
         readers=readers,
-        configuration_set=node.str(
+        configuration_set=node.text(
             "configuration_set", pattern=CONFIGURATION_SET, hint="a configuration set name"
         ),
         previous_key_grace_hours=grace,
-        test_smtp_login=node.bool("test_smtp_login", default=True),
+        test_smtp_login=node.flag("test_smtp_login", default=True),
         log_retention_days=retention,
     )
     node.finish()
@@ -81,7 +81,7 @@ def parse_smtp_user(name: str, node: Node) -> SmtpUser:
 
 
 def _from_addresses(node: Node, identities: tuple[str, ...]) -> tuple[str, ...]:
-    addresses = node.str_list("from_addresses") or ()
+    addresses = node.text_list("from_addresses") or ()
     for i, address in enumerate(addresses):
         domain = address.rpartition("@")[2].lower()
         if not re.fullmatch(FROM_ADDRESS, address) or domain not in identities:
@@ -94,7 +94,7 @@ def _from_addresses(node: Node, identities: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _replica_regions(node: Node, region: str) -> tuple[str, ...]:
-    replicas = node.str_list("replica_regions") or ()
+    replicas = node.text_list("replica_regions") or ()
     for i, replica in enumerate(replicas):
         if not re.fullmatch(REGION, replica):
             raise node.fail(f"replica_regions[{i}]", f'"{replica}" is not an AWS region')

@@ -12,9 +12,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from modules.checks import timezone_problem
 from modules.config.hcl import Invalid, Node
 from modules.config.shapes import AccountShape
+from modules.shared.validation import timezone_problem
 from modules.suppression_cleanup.props import cleanup_schedule_problem
 
 REASONS = ("BOUNCE", "COMPLAINT")  # SES's SuppressionListReason
@@ -82,25 +82,25 @@ def parse_suppression_cleanup(node: Node) -> SuppressionCleanup:
     )
     reasons = _list(node, "reasons", "BOUNCE|COMPLAINT", "BOUNCE or COMPLAINT")
     # default 0 stands for "not set": a value given must be at least 1
-    older = node.int("older_than_days", default=0, minimum=1, maximum=3650) or None
-    newer = node.int("newer_than_days", default=0, minimum=1, maximum=3650) or None
+    older = node.integer("older_than_days", default=0, minimum=1, maximum=3650) or None
+    newer = node.integer("newer_than_days", default=0, minimum=1, maximum=3650) or None
     if older is not None and newer is not None and newer <= older:
         raise node.fail(
             "newer_than_days",
             f"must be more than older_than_days ({older}): entries last updated between "
             f"{newer} and {older} days ago would be none",
         )
-    pattern = node.str("pattern")
+    pattern = node.text("pattern")
     if pattern is not None:
         try:
             re.compile(pattern)
         except re.error as exc:
             raise node.fail("pattern", f'not a regular expression: {exc} in "{pattern}"') from None
     schedule = (
-        node.str("schedule", default=DEFAULT_SCHEDULE, check=cleanup_schedule_problem) or DEFAULT_SCHEDULE
+        node.text("schedule", default=DEFAULT_SCHEDULE, check=cleanup_schedule_problem) or DEFAULT_SCHEDULE
     )
-    timezone = node.str("timezone", default="UTC", check=timezone_problem) or "UTC"
-    delete = node.bool("delete", default=False)
+    timezone = node.text("timezone", default="UTC", check=timezone_problem) or "UTC"
+    delete = node.flag("delete", default=False)
     if delete and not (domains or pattern or older):
         raise node.fail(
             "delete",
@@ -125,7 +125,7 @@ def parse_suppression_cleanup(node: Node) -> SuppressionCleanup:
 
 
 def _list(node: Node, key: str, pattern: str, hint: str) -> tuple[str, ...] | None:
-    values = node.str_list(key)
+    values = node.text_list(key)
     if values is None:
         return None
     if not values:

@@ -13,9 +13,9 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from modules.checks import SES_NAME_PATTERN, validate_domain_name
 from modules.config.hcl import Invalid, Node
 from modules.config.shapes import AccountShape, DomainShape
+from modules.shared.validation import SES_NAME_PATTERN, validate_domain_name
 
 # SES: tenant and endpoint names are 1-64 letters, digits, underscores and hyphens.
 SES_NAME = CONFIGURATION_SET = SES_NAME_PATTERN
@@ -69,11 +69,11 @@ def parse_tenant(name: str, node: Node) -> Tenant:
         raise node.fail(None, "tenant name must be 1-64 letters, digits, _ and -")
     tenant = Tenant(
         name=name,
-        account=node.req_str("account", hint="the alias of an account block"),
-        region=node.req_str("region", hint="a region declared in that account"),
+        account=node.req_text("account", hint="the alias of an account block"),
+        region=node.req_text("region", hint="a region declared in that account"),
         source=node.file,
-        domains=node.str_list("domains") or (),
-        configuration_sets=node.str_list("configuration_sets") or (),
+        domains=node.text_list("domains") or (),
+        configuration_sets=node.text_list("configuration_sets") or (),
     )
     for i, domain in enumerate(tenant.domains):
         try:
@@ -90,8 +90,8 @@ def parse_tenant(name: str, node: Node) -> Tenant:
 def parse_multi_region_endpoint(name: str, node: Node) -> MultiRegionEndpoint:
     if not re.fullmatch(SES_NAME, name):
         raise node.fail(None, "endpoint name must be 1-64 letters, digits, _ and -")
-    account = node.req_str("account", hint="the alias of an account block")
-    regions = node.str_list("regions")
+    account = node.req_text("account", hint="the alias of an account block")
+    regions = node.text_list("regions")
     if regions is None or len(regions) != 2:
         raise node.fail(
             "regions",

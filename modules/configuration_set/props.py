@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from modules.checks import (
+from modules.shared.validation import (
     SES_NAME,
     check_account_id,
     check_name,

@@ -10,7 +10,7 @@ from constructs import Construct
 from modules.dedicated_ip_pool.props import BLOCKLIST_JOB, BlocklistMonitorProps
 from modules.lambda_asset.construct import PythonFunction
 from modules.lambda_asset.props import PythonFunctionProps
-from modules.shared.foundation import SendingFoundation
+from modules.shared.foundation import StackFoundation
 from modules.shared.names import METRICS_NAMESPACE
 from modules.shared.scheduled import SCHEDULED_CHECKOV_SKIPS, alarm, document, schedule_function
 
@@ -37,7 +37,7 @@ class BlocklistMonitor(Construct):
     """
 
     def __init__(
-        self, scope: Construct, id_: str, props: BlocklistMonitorProps, *, foundation: SendingFoundation
+        self, scope: Construct, id_: str, props: BlocklistMonitorProps, *, foundation: StackFoundation
     ) -> None:
         super().__init__(scope, id_)
         self.props = props

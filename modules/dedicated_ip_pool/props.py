@@ -8,8 +8,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from modules.checks import SES_NAME, check_account_id, check_name, check_range
 from modules.lambda_asset.props import LOG_RETENTION_DAYS
+from modules.shared.validation import SES_NAME, check_account_id, check_name, check_range
 
 WARMUP_JOB = "warmup_controller"  # functions/warmup_controller/handler.py
 BLOCKLIST_JOB = "blocklist_monitor"  # functions/blocklist_monitor/handler.py

@@ -6,8 +6,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from modules.checks import check_account_id, check_name, check_range, partition
 from modules.lambda_asset.props import LOG_RETENTION_DAYS
+from modules.shared.validation import check_account_id, check_name, check_range, partition
 
 EVENT_LOGGER_JOB = "event_logger"
 METRICS_NAMESPACE = "SesPlatform/Events"  # functions/event_logger/metrics.py writes it

@@ -28,7 +28,7 @@ from modules.lambda_asset.construct import PythonFunction
 from modules.lambda_asset.props import PythonFunctionProps
 from modules.naming import with_region
 from modules.shared.checkov import CODE_SIGNING
-from modules.shared.foundation import SendingFoundation
+from modules.shared.foundation import StackFoundation
 from modules.shared.iam import policy_document
 from modules.shared.names import LEDGER_PK
 
@@ -179,7 +179,7 @@ class Heartbeat(Construct):
     """
 
     def __init__(
-        self, scope: Construct, id_: str, props: HeartbeatProps, *, foundation: SendingFoundation
+        self, scope: Construct, id_: str, props: HeartbeatProps, *, foundation: StackFoundation
     ) -> None:
         super().__init__(scope, id_)
         self.props = props

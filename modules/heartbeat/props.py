@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from modules.checks import check_account_id, check_name, check_range
 from modules.lambda_asset.props import LOG_RETENTION_DAYS
+from modules.shared.validation import check_account_id, check_name, check_range
 
 if TYPE_CHECKING:
     from modules.capacity_slice.construct import CapacitySlice

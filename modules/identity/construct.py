@@ -22,8 +22,8 @@ from cdktn_provider_aws.sesv2_email_identity_mail_from_attributes import (
 )
 from constructs import Construct
 
-from modules.checks import check_account_id, check_range, partition, validate_domain_name
 from modules.identity.props import Dkim, Dmarc, DnsRecord, MailFrom
+from modules.shared.validation import check_account_id, check_range, partition, validate_domain_name
 
 SPF_VALUE = "v=spf1 include:amazonses.com ~all"
 _TXT_CHUNK = 255  # one character-string in a TXT record holds at most 255 bytes

@@ -10,9 +10,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from modules.checks import DNS_LABEL as _LABEL
-from modules.checks import MAX_DNS_LABEL as _MAX_LABEL
-from modules.checks import MAX_DNS_NAME as _MAX_NAME
+from modules.shared.validation import DNS_LABEL as _LABEL
+from modules.shared.validation import MAX_DNS_LABEL as _MAX_LABEL
+from modules.shared.validation import MAX_DNS_NAME as _MAX_NAME
 
 DKIM_KEY_LENGTHS = ("RSA_1024_BIT", "RSA_2048_BIT")
 MX_FAILURE_BEHAVIOURS = ("USE_DEFAULT_VALUE", "REJECT_MESSAGE")

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from modules.checks import SES_NAME
+from modules.shared.validation import SES_NAME
 
 
 @dataclass(frozen=True, kw_only=True)

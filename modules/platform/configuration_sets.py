@@ -15,7 +15,7 @@ from modules.configuration_set.props import ConfigurationSetProps
 from modules.identity.construct import DomainIdentity
 from modules.reputation.construct import ReputationMonitor
 from modules.reputation.props import MonitoredSet, MonitoredSlice, ReputationProps
-from modules.shared.foundation import SendingFoundation
+from modules.shared.foundation import StackFoundation
 
 
 def configuration_set_props(item: ConfigurationSetConfig, target: StackTarget) -> ConfigurationSetProps:
@@ -63,7 +63,7 @@ def build_reputation(
     sets: dict[str, ConfigurationSet],
     slices: Sequence[CapacitySlice],
     *,
-    foundation: Callable[[], SendingFoundation],
+    foundation: Callable[[], StackFoundation],
 ) -> ReputationMonitor | None:
     """Alarms, dashboard and breaker for the stack's managed sets; ``None`` without any.
 

@@ -20,7 +20,7 @@ from modules.dedicated_ip_pool.props import (
     WarmupPlan,
 )
 from modules.dedicated_ip_pool.warmup import WarmupController
-from modules.shared.foundation import SendingFoundation
+from modules.shared.foundation import StackFoundation
 
 
 def pool_of(target: StackTarget, item: Slice) -> PoolConfig | None:
@@ -50,7 +50,7 @@ class DedicatedIpPools(Construct):
     that does not exist yet)."""
 
     def __init__(
-        self, scope: Construct, id_: str, target: StackTarget, *, foundation: SendingFoundation,
+        self, scope: Construct, id_: str, target: StackTarget, *, foundation: StackFoundation,
         configuration_sets: Mapping[str, ConfigurationSet] | None = None,
     ) -> None:  # fmt: skip
         super().__init__(scope, id_)

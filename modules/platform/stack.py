@@ -21,9 +21,9 @@ from modules.heartbeat.construct import Heartbeat
 from modules.heartbeat.props import HeartbeatProps, HeartbeatSlice
 from modules.identity.construct import DomainIdentity, DomainIdentityProps
 from modules.platform.configuration_sets import build_configuration_sets, build_reputation
-from modules.platform.operations import build_bounce_report, build_shadow_archive, build_suppression_cleanup
+from modules.platform.housekeeping import build_bounce_report, build_shadow_archive, build_suppression_cleanup
 from modules.platform.pools import DedicatedIpPools, slice_routing
-from modules.shared.foundation import FoundationProps, SendingFoundation
+from modules.shared.foundation import FoundationProps, StackFoundation
 from modules.smtp_user.construct import SmtpUser
 from modules.smtp_user.props import SmtpUserProps
 
@@ -84,7 +84,7 @@ class SesStack(TerraformStack):
             for domain in target.domains
         ]
         self.configuration_sets = build_configuration_sets(self, target, self.identities)
-        self._foundation: SendingFoundation | None = None  # sending_foundation() creates it
+        self._foundation: StackFoundation | None = None  # stack_foundation() creates it
         self.slices: list[CapacitySlice] = []
         self.heartbeat: Heartbeat | None = None
         self.event_pipeline: EventPipeline | None = None  # add_event_pipeline(topic_arns)
@@ -93,7 +93,7 @@ class SesStack(TerraformStack):
             if target.region.heartbeat.enabled:
                 self._heartbeat()
         self.reputation = build_reputation(
-            self, target, self.configuration_sets, self.slices, foundation=self.sending_foundation
+            self, target, self.configuration_sets, self.slices, foundation=self.stack_foundation
         )
         # Every SES event of the stack's configuration sets with an SNS destination: logged,
         # status by message id, metrics (which the reputation alarms above read).
@@ -111,29 +111,29 @@ class SesStack(TerraformStack):
         self.dedicated_ip_pools: DedicatedIpPools | None = None
         if target.dedicated_ip_pools:
             self.dedicated_ip_pools = DedicatedIpPools(
-                self, "dedicated_ip_pools", target, foundation=self.sending_foundation(),
+                self, "dedicated_ip_pools", target, foundation=self.stack_foundation(),
                 configuration_sets=self.configuration_sets,
             )  # fmt: skip
         self._tenants_and_endpoints()
         # weekly, where there is a status table
         self.bounce_report = build_bounce_report(
             self, target, pipeline=self.event_pipeline, identities=self.identities,
-            foundation=self.sending_foundation,
+            foundation=self.stack_foundation,
         )  # fmt: skip
         self.shadow_archive = build_shadow_archive(self, target)  # the slices' BCC copies, received by SES
         # the env's, on its schedule
-        self.suppression_cleanup = build_suppression_cleanup(self, target, foundation=self.sending_foundation)
+        self.suppression_cleanup = build_suppression_cleanup(self, target, foundation=self.stack_foundation)
 
-    def sending_foundation(self) -> SendingFoundation:
+    def stack_foundation(self) -> StackFoundation:
         """The stack's one customer-managed key, state table and alarm topic.
 
         The stack owns them: created here on the first request, in one place, and handed to
-        every part that asks (slices, heartbeat, reputation alarms, pools, operations). A part
+        every part that asks (slices, heartbeat, reputation alarms, pools, housekeeping). A part
         never creates its own, so any mix of blocks in an account-region synthesizes.
         """
         if self._foundation is None:
             target = self.target
-            self._foundation = SendingFoundation(
+            self._foundation = StackFoundation(
                 self,
                 "sending",
                 FoundationProps(
@@ -143,8 +143,8 @@ class SesStack(TerraformStack):
         return self._foundation
 
     @property
-    def foundation(self) -> SendingFoundation | None:
-        """The sending foundation if a part of the stack asked for it (else the stack has none)."""
+    def foundation(self) -> StackFoundation | None:
+        """The stack foundation if a part of the stack asked for it (else the stack has none)."""
         return self._foundation
 
     def _tenants_and_endpoints(self) -> None:
@@ -194,9 +194,9 @@ class SesStack(TerraformStack):
         ]
 
     def _slices(self) -> None:
-        """A CapacitySlice per slice, on the stack's sending foundation."""
+        """A CapacitySlice per slice, on the stack's stack foundation."""
         target = self.target
-        foundation = self.sending_foundation()
+        foundation = self.stack_foundation()
         identities = {identity.props.domain: identity for identity in self.identities}
         for item in target.slices:
             props = CapacitySliceProps(
@@ -231,7 +231,7 @@ class SesStack(TerraformStack):
                 slices=[HeartbeatSlice.of(item) for item in self.slices],
                 headroom=target.region.heartbeat.headroom,
             ),
-            foundation=self.sending_foundation(),
+            foundation=self.stack_foundation(),
         )
 
     def add_event_pipeline(self, topic_arns: Sequence[str], **options: Any) -> EventPipeline:
@@ -241,7 +241,7 @@ class SesStack(TerraformStack):
         target = self.target
         if self.event_pipeline is not None:
             raise ValueError(f"{target.name}: add_event_pipeline: the stack has its event pipeline already")
-        alarm_topic = self.sending_foundation().alarm_topic_arn
+        alarm_topic = self.stack_foundation().alarm_topic_arn
         self.event_pipeline = EventPipeline(
             self,
             "events",

@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from modules.checks import partition
 from modules.platform.tf_provider import Bindings, bindings, provider_bindings
+from modules.shared.validation import partition
 
 # Meta-arguments and cdktn's metadata: Terraform's, not the provider's.
 _META = frozenset(

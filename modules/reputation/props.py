@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from modules.checks import check_account_id, check_name, check_range, partition
 from modules.configuration_set.props import CONFIGURATION_SET_NAME, ReputationAlarms
+from modules.shared.validation import check_account_id, check_name, check_range, partition
 
 # The event logger's EMF metrics (functions/event_logger/metrics.py):
 # ``Events`` and ``Recipients`` by [ConfigurationSet, EventType] and [Slice, EventType], EventType

@@ -14,10 +14,10 @@ from cdktn_provider_aws.ses_receipt_rule import SesReceiptRule, SesReceiptRuleS3
 from cdktn_provider_aws.ses_receipt_rule_set import SesReceiptRuleSet
 from constructs import Construct
 
-from modules.checks import partition
 from modules.shadow_archive.props import ShadowArchiveProps
 from modules.shared.bucket import SecureBucket
 from modules.shared.kms import account_administers_key
+from modules.shared.validation import partition
 
 BUCKET_CHECKOV_SKIPS = {
     "CKV_AWS_18": "Only SES writes here (bucket policy); server access logs would need a second "

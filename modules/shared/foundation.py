@@ -1,6 +1,6 @@
-"""``SendingFoundation``: what the parts of one stack share - key, state table, alarm topic. The
+"""``StackFoundation``: what the parts of one stack share - key, state table, alarm topic. The
 stack creates it once, on the first request, and hands it to the slices, the heartbeat, the
-reputation alarms, the pools and the operations."""
+reputation alarms, the pools and the housekeeping."""
 
 from __future__ import annotations
 
@@ -21,14 +21,14 @@ from cdktn_provider_aws.sns_topic import SnsTopic
 from cdktn_provider_aws.sns_topic_policy import SnsTopicPolicy
 from constructs import Construct
 
-from modules.checks import check_account_id, check_name, partition
 from modules.shared.iam import policy_document
 from modules.shared.kms import KEY_LOGS_ACTIONS, account_administers_key
+from modules.shared.validation import check_account_id, check_name, partition
 
 
 @dataclass(frozen=True, kw_only=True)
 class FoundationProps:
-    """Inputs of :class:`SendingFoundation`: what every slice of a stack shares.
+    """Inputs of :class:`StackFoundation`: what every slice of a stack shares.
 
     Attributes:
         environment: the environment name; prefixes every resource name.
@@ -57,7 +57,7 @@ def key_policy_json(props: FoundationProps) -> str:
     arn = f"arn:{props.partition}"
     log_groups = f"{arn}:logs:{props.region}:{props.account_id}:log-group:/aws/lambda/{props.environment}-*"
     return policy_document(
-        "sending foundation",
+        "stack foundation",
         account_administers_key(props.partition, props.account_id),
         {
             "Sid": "CloudWatchLogsForLambdaLogGroups",
@@ -82,7 +82,7 @@ def alarm_topic_policy_json(props: FoundationProps, topic_arn: str) -> str:
     """Only CloudWatch alarms of this account and region may publish to the alarm topic."""
     alarms = f"arn:{props.partition}:cloudwatch:{props.region}:{props.account_id}:alarm:*"
     return policy_document(
-        "sending foundation",
+        "stack foundation",
         {
             "Sid": "CloudWatchAlarmsOfThisAccount",
             "Effect": "Allow",
@@ -101,7 +101,7 @@ STATE_TABLE_KEY = "pk"  # ledger (the account's send ledger), msg#<slice>#<messa
 STATE_TABLE_TTL = "expires_at"  # epoch seconds
 
 
-class SendingFoundation(Construct):
+class StackFoundation(Construct):
     """One customer-managed KMS key, one DynamoDB state table and one alarm topic per stack.
 
     * ``aws_kms_key.sending`` (rotation on) + ``aws_kms_alias.sending`` (``alias/<env>-ses-sending``):
@@ -114,7 +114,7 @@ class SendingFoundation(Construct):
 
     Example::
 
-        foundation = SendingFoundation(stack, "sending", FoundationProps(
+        foundation = StackFoundation(stack, "sending", FoundationProps(
             environment="prod", account_id="111111111111", region="eu-central-1"))
     """
 

@@ -18,11 +18,11 @@ from cdktn_provider_aws.scheduler_schedule import (
 from constructs import Construct
 
 from modules.alarms import metric_alarm
-from modules.checks import partition
 from modules.lambda_asset.construct import PythonFunction
 from modules.naming import with_region
 from modules.shared.checkov import CODE_SIGNING
 from modules.shared.iam import policy_document
+from modules.shared.validation import partition
 
 SCHEDULED_CHECKOV_SKIPS = {
     "CKV_AWS_117": "It calls only AWS APIs (SES, DynamoDB, KMS) and public DNS; a VPC adds NAT or "

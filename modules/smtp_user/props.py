@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from modules.checks import SES_NAME, check_account_id, check_name, check_range, partition
 from modules.lambda_asset.props import LOG_RETENTION_DAYS
+from modules.shared.validation import SES_NAME, check_account_id, check_name, check_range, partition
 
 if TYPE_CHECKING:
     from modules.identity.construct import DomainIdentity

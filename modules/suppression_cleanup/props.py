@@ -8,8 +8,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from modules.checks import schedule_problem, timezone_problem
 from modules.lambda_asset.props import LOG_RETENTION_DAYS
+from modules.shared.validation import schedule_problem, timezone_problem
 
 JOB = "suppression"
 REASONS = ("BOUNCE", "COMPLAINT")

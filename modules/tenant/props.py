@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from modules.checks import SES_NAME, check_account_id, partition
+from modules.shared.validation import SES_NAME, check_account_id, partition
 
 
 @dataclass(frozen=True, kw_only=True)

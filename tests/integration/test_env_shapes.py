@@ -1,4 +1,4 @@
-"""Every env shape the validation accepts synthesizes, with one sending foundation per stack and
+"""Every env shape the validation accepts synthesizes, with one stack foundation per stack and
 no name two stacks would both create; every input it refuses is refused as
 ``<file>: <key path>: <what is wrong>`` (exit 2), never with a traceback.
 

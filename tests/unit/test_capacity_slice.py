@@ -1,4 +1,4 @@
-"""CapacitySlice and SendingFoundation: queues, sender, IAM, alarms, key, state table, alarm topic."""
+"""CapacitySlice and StackFoundation: queues, sender, IAM, alarms, key, state table, alarm topic."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def doc() -> dict[str, Any]:
 
     from modules.capacity_slice.construct import CapacitySlice
     from modules.identity.construct import DomainIdentity, DomainIdentityProps
-    from modules.shared.foundation import SendingFoundation
+    from modules.shared.foundation import StackFoundation
 
     app = Testing.app()
     stack = TerraformStack(app, "test")
@@ -48,7 +48,7 @@ def doc() -> dict[str, Any]:
             configuration_set_name="marketing",
         ),
     )
-    foundation = SendingFoundation(
+    foundation = StackFoundation(
         stack, "sending", FoundationProps(environment="prod", account_id=ACCOUNT, region="eu-central-1")
     )
     CapacitySlice(
@@ -515,7 +515,7 @@ def test_each_stack_gets_the_slices_of_its_account_region_and_one_foundation(
         "multi-region-shop-us-east-1": ["shop_orders_sender", "shop_partner_sender"],
     }
     for document in multi_region.values():
-        # the sending foundation's key; the event pipeline, each SNS destination and each SMTP user
+        # the stack foundation's key; the event pipeline, each SNS destination and each SMTP user
         # bring their own
         own = [
             k
@@ -579,14 +579,14 @@ def test_enqueue_policy_grants_send_on_the_lanes_and_the_key_only(synth: Any) ->
 
         from modules.capacity_slice.construct import CapacitySlice
         from modules.identity.construct import DomainIdentity, DomainIdentityProps
-        from modules.shared.foundation import SendingFoundation
+        from modules.shared.foundation import StackFoundation
 
         news = DomainIdentity(
             stack,
             "news",
             DomainIdentityProps(domain="news.example.at", region="eu-central-1", account_id=ACCOUNT),
         )
-        foundation = SendingFoundation(
+        foundation = StackFoundation(
             stack, "sending", FoundationProps(environment="prod", account_id=ACCOUNT, region="eu-central-1")
         )
         item = CapacitySlice(

@@ -32,13 +32,13 @@ def doc() -> dict[str, Any]:
     from modules.dedicated_ip_pool.props import DedicatedIpPoolProps, WarmupControllerProps
     from modules.dedicated_ip_pool.warmup import WarmupController
     from modules.identity.construct import DomainIdentity, DomainIdentityProps
-    from modules.shared.foundation import FoundationProps, SendingFoundation
+    from modules.shared.foundation import FoundationProps, StackFoundation
 
     app = Testing.app()
     stack = TerraformStack(app, "test")
     AwsProvider(stack, "aws", region="eu-central-1")
     where = {"environment": "prod", "account_id": ACCOUNT, "region": "eu-central-1"}
-    foundation = SendingFoundation(stack, "sending", FoundationProps(**where))
+    foundation = StackFoundation(stack, "sending", FoundationProps(**where))
     news = DomainIdentity(
         stack,
         "news",

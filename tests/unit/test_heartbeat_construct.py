@@ -32,7 +32,7 @@ def doc() -> dict[str, Any]:
     from modules.capacity_slice.props import CapacitySliceProps
     from modules.heartbeat.construct import Heartbeat
     from modules.identity.construct import DomainIdentity, DomainIdentityProps
-    from modules.shared.foundation import FoundationProps, SendingFoundation
+    from modules.shared.foundation import FoundationProps, StackFoundation
 
     app = Testing.app()
     stack = TerraformStack(app, "test")
@@ -42,7 +42,7 @@ def doc() -> dict[str, Any]:
         "news",
         DomainIdentityProps(domain="news.example.at", region="eu-central-1", account_id=ACCOUNT),
     )
-    foundation = SendingFoundation(
+    foundation = StackFoundation(
         stack, "sending", FoundationProps(environment="prod", account_id=ACCOUNT, region="eu-central-1")
     )
     slices = [

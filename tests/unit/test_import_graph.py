@@ -113,7 +113,7 @@ def test_no_package_imports_itself_in_a_circle(package: str) -> None:
 
 
 # Packages every construct may use, and the one that composes the features into stacks.
-COMMON = {"shared", "checks", "alarms", "naming", "lambda_asset", "config", "checkov_policies", "platform"}
+COMMON = {"shared", "alarms", "naming", "lambda_asset", "config", "checkov_policies", "platform"}
 # A feature that takes another feature's constructs or values as its input (not a helper).
 INPUTS = {
     ("capacity_slice", "identity"): "a slice sends as DomainIdentity constructs",

@@ -1,8 +1,8 @@
-"""What the operations features add to a stack: the weekly bounce report, the scheduled
-suppression-list cleanup (and, per slice, the shadow-copy archive). Kept out of stack.py so that
-file stays a list of parts. Each builder is handed what it reads (the target, the parts it needs,
-the stack's foundation as the stack hands it out), not the stack: the data flows one way, and
-this module does not import the stack that imports it."""
+"""Builds a stack's housekeeping: the weekly bounce report, the scheduled suppression-list
+cleanup and (per slice) the shadow-copy archive. Kept out of stack.py so that file stays a list
+of parts. Each builder is handed what it reads (the target, the parts it needs, the stack's
+foundation as the stack hands it out), not the stack: the data flows one way, and this module
+does not import the stack that imports it."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from modules.event_pipeline.construct import EventPipeline
 from modules.identity.construct import DomainIdentity
 from modules.shadow_archive.construct import ShadowArchive
 from modules.shadow_archive.props import ArchiveRule, ShadowArchiveProps
-from modules.shared.foundation import SendingFoundation
+from modules.shared.foundation import StackFoundation
 from modules.suppression_cleanup.construct import SuppressionCleanup
 from modules.suppression_cleanup.props import SuppressionCleanupProps
 
@@ -28,7 +28,7 @@ def build_bounce_report(
     *,
     pipeline: EventPipeline | None,
     identities: Sequence[DomainIdentity],
-    foundation: Callable[[], SendingFoundation],
+    foundation: Callable[[], StackFoundation],
 ) -> BounceReport | None:
     """The env's ``bounce_report`` for this stack, where it has a status table to read."""
     settings = target.bounce_report
@@ -94,7 +94,7 @@ def build_shadow_archive(scope: Construct, target: StackTarget) -> ShadowArchive
 
 
 def build_suppression_cleanup(
-    scope: Construct, target: StackTarget, *, foundation: Callable[[], SendingFoundation]
+    scope: Construct, target: StackTarget, *, foundation: Callable[[], StackFoundation]
 ) -> SuppressionCleanup | None:
     """The env's ``suppression_cleanup`` where it applies to this stack (the list is per
     account-region), with the stack's key and alarm topic."""
