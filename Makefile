@@ -16,7 +16,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 TF_PLUGIN_MIRROR ?=
-.PHONY: help synth validate test test-fast browser unit integration lint fmt scan tf-check plan apply bench lock clean
+.PHONY: help synth validate test test-fast browser unit integration lint fmt docs scan tf-check plan apply bench lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -60,6 +60,9 @@ lint: $(VENV)/.stamp ## ruff format --check, ruff check, mypy
 fmt: $(VENV)/.stamp ## format and autofix
 	$(VENV)/bin/ruff format modules functions tests
 	$(VENV)/bin/ruff check --fix modules functions tests
+
+docs: $(VENV)/.stamp ## regenerate the generated tables in module READMEs
+	$(PY) -m modules.shared.docs --write
 
 scan: synth $(CHECKOV_VENV)/.stamp ## checkov (built-in + modules/checkov_policies) on every stack of envs/$(ENV) (SARIF=file.sarif)
 	$(PY) -m modules.platform scan --checkov $(CHECKOV) --out $(OUT) $(if $(SARIF),--sarif $(SARIF))

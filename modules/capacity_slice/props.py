@@ -50,6 +50,8 @@ class CapacitySliceProps:
         sender_memory_mb: the sender's memory. Default 256.
         tags: tags on every resource of the slice, merged over the provider's default tags; the
             slice adds ``slice = <name>``. Default - none.
+        archive_address: the slice's shadow-copy archive: the sender adds it as a BCC to every mail
+            and counts it as a recipient (rate, 50-recipient limit). Default - none.
     """
 
     environment: str
@@ -70,7 +72,7 @@ class CapacitySliceProps:
     sender_timeout_seconds: int = 60
     sender_memory_mb: int = 256
     tags: Mapping[str, str] = field(default_factory=dict)
-    archive_address: str | None = None  # shadow copy: a BCC on every mail, counted. Default - none.
+    archive_address: str | None = None
 
     def __post_init__(self) -> None:
         check_name("slice name", self.name)

@@ -211,7 +211,7 @@ class ConfigurationSetProps:
         account_id: the stack's account (topic and key policies).
         region: the stack's region.
         destinations: event destinations. Default - one ``EventDestination.sns()`` with every
-            event type. Names must be unique.
+            event type. At most 10; names must be unique.
         tls_policy: ``REQUIRE`` (default: SES delivers only over TLS) or ``OPTIONAL``.
         reputation_metrics: publish ``Reputation.BounceRate`` / ``ComplaintRate`` for the set.
             Default true.
@@ -221,8 +221,10 @@ class ConfigurationSetProps:
             (14 hours).
         engagement_metrics: VDM engagement tracking for the set. Default - the account's setting.
         optimized_shared_delivery: VDM Guardian optimized delivery. Default - the account's setting.
-        dedicated_ip_pool: a dedicated IP pool name to send from. Default - the shared pool.
-        alarms: reputation alarm levels (used by the platform's alarms). Default ``ReputationAlarms()``.
+        dedicated_ip_pool: a dedicated IP pool name to send from (``delivery_options.sending_pool_name``).
+            Default - the shared pool.
+        alarms: reputation alarm levels (read by the platform's alarms and breaker).
+            Default ``ReputationAlarms()``.
         tags: tags on every resource, merged over the provider's default tags. Default - none.
     """
 

@@ -34,8 +34,8 @@ class DomainIdentityProps:
     """Inputs of :class:`DomainIdentity`.
 
     Attributes:
-        domain: the domain to verify, e.g. ``news.example.com``.
-        region: the SES region of this identity (the stack's provider region).
+        domain: the domain to verify, a lower-case FQDN, e.g. ``news.example.com``.
+        region: the SES region of this identity (the stack's provider region; the MAIL FROM MX host's).
         account_id: the AWS account id, for ARNs in IAM policies.
         home_region: the domain's first region: it publishes DMARC, a BYODKIM TXT and the
             plain ``<subdomain>.<domain>`` MAIL FROM. Default - ``region``.
@@ -45,7 +45,7 @@ class DomainIdentityProps:
         hosted_zone_id: Route 53 zone to write the records into. Default - none: the
             records become the ``dns_zone_file`` output for whoever runs the DNS.
         configuration_set_name: default configuration set of the identity. Default - none.
-        dns_ttl_seconds: TTL of every record. Default 600.
+        dns_ttl_seconds: TTL of every record, 60-86400. Default 600.
         tags: tags of the identity, merged over the provider's default tags. Default - none.
     """
 

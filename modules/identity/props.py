@@ -214,7 +214,15 @@ RecordType = Literal["CNAME", "MX", "TXT"]
 
 @dataclass(frozen=True, kw_only=True)
 class DnsRecord:
-    """One DNS record an identity needs. ``name`` and ``value`` may hold Terraform tokens."""
+    """One DNS record an identity needs. ``name`` and ``value`` may hold Terraform tokens.
+
+    Attributes:
+        name: the record's fully qualified name, e.g. ``_dmarc.news.example.com``.
+        type: ``CNAME``, ``MX`` or ``TXT``.
+        value: the record's value as the zone file or Route 53 takes it.
+        purpose: what the record is for (``dkim1``-``dkim3``, ``byodkim``, ``mail_from_mx``,
+            ``mail_from_spf``, ``dmarc``); not compared. Default - empty.
+    """
 
     name: str
     type: RecordType

@@ -16,7 +16,8 @@ class MultiRegionEndpointProps:
     Attributes:
         endpoint_name: 1-64 letters, digits, ``_`` and ``-``.
         primary_region: the region of the stack that creates it.
-        secondary_region: the other region SES routes to (its one route).
+        secondary_region: the other region SES routes to (its one route); must differ from
+            ``primary_region``.
         tags: tags on the endpoint, merged over the provider's default tags. Default - none.
     """
 

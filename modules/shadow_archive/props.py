@@ -15,8 +15,15 @@ _ADDRESS = re.compile(r"[^@\s]+@[a-z0-9.-]+\.[a-z]{2,}")
 
 @dataclass(frozen=True, kw_only=True)
 class ArchiveRule:
-    """One slice's copies: ``address`` → ``s3://<bucket>/<slice>/``; ``hosted_zone_id`` of the
-    address's domain gets the MX record (``None``: external DNS, the record becomes an output)."""
+    """One slice's copies: ``address`` → ``s3://<bucket>/<slice>/``.
+
+    Attributes:
+        slice: the archiving slice's name, the key prefix its copies are stored under.
+        address: the address the slice's sender copies every mail to (BCC); its domain receives
+            in this account-region.
+        hosted_zone_id: Route 53 zone of the address's domain, which gets the MX record.
+            Default - none: external DNS, the record becomes an output.
+    """
 
     slice: str
     address: str
