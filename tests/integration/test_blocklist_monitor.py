@@ -14,6 +14,8 @@ from dnslib.server import BaseResolver, DNSServer
 
 from functions.blocklist_monitor.dns import Status, query_a, reverse_name
 from functions.blocklist_monitor.handler import MonitorConfig, MonitorDeps, check
+from tests.support.clock import ManualClock
+from tests.support.fake_ses import FakeSes
 
 LISTED_IP, CLEAN_IP = "192.0.2.10", "192.0.2.20"
 TIMEOUT = 0.3
@@ -107,28 +109,13 @@ def test_a_blocklist_refusal_code_is_an_error_not_a_listing(dns: Any) -> None:
     assert lookup(dns, CLEAN_IP, "refusing.test").status is Status.ERROR
 
 
-class FakeSes:
-    def __init__(self) -> None:
-        self.calls: list[dict[str, Any]] = []
-
-    def get_dedicated_ips(self, **kwargs: Any) -> dict[str, Any]:
-        self.calls.append(kwargs)
-        if "NextToken" not in kwargs:
-            return {"DedicatedIps": [{"Ip": LISTED_IP, "PoolName": "at-pool"}], "NextToken": "2"}
-        return {"DedicatedIps": [{"Ip": CLEAN_IP, "PoolName": "shop-pool"}]}
-
-
-class Clock:
-    def now(self) -> float:
-        return 1_800_000_000.0
-
-    def sleep(self, seconds: float) -> None:
-        pass
-
-
 def run_monitor(dns: Any, zones: tuple[str, ...]) -> dict[str, Any]:
     config = MonitorConfig(name="prod-eu-central-1", zones=zones, resolver=dns[0], timeout_seconds=TIMEOUT)
-    return check(MonitorDeps(ses=FakeSes(), clock=Clock()), config)
+    ses = FakeSes(
+        dedicated_ips=[{"Ip": LISTED_IP, "PoolName": "at-pool"}, {"Ip": CLEAN_IP, "PoolName": "shop-pool"}],
+        ip_page_size=1,  # two pages
+    )
+    return check(MonitorDeps(ses=ses, clock=ManualClock(1_800_000_000.0)), config)
 
 
 def emf(out: str) -> list[dict[str, Any]]:

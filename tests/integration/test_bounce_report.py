@@ -13,6 +13,8 @@ import pytest
 from moto import mock_aws
 
 from functions.bounce_report.handler import ENVIRONMENT_VARIABLES, ReportConfig, build, lambda_handler
+from tests.support.clock import ManualClock
+from tests.support.fake_ses import FakeSes
 from tests.support.status_items import STATUS_TABLE, create_status_table, event, write
 
 REGION = "eu-central-1"
@@ -20,23 +22,6 @@ BUCKET = "example-ses-bounce-reports-111111111111-eu-central-1"
 KEY_ARN = "arn:aws:kms:eu-central-1:111111111111:key/11111111-2222-3333-4444-555555555555"
 NOW = 1_773_014_400.0  # 2026-03-09T00:00:00Z, a Monday: the period is 2026-03-02 .. 2026-03-09
 ARCHIVE = "archive@archive.example.at"
-
-
-class FixedClock:
-    def now(self) -> float:
-        return NOW
-
-    def sleep(self, seconds: float) -> None:
-        pass
-
-
-class RecordingSes:
-    def __init__(self) -> None:
-        self.sent: list[dict[str, Any]] = []
-
-    def send_email(self, **kwargs: Any) -> dict[str, str]:
-        self.sent.append(kwargs)
-        return {"MessageId": "report-mail-1"}
 
 
 @pytest.fixture
@@ -143,7 +128,7 @@ def test_the_summary_counts_recipients_of_the_week_per_slice_and_configuration_s
 ) -> None:
     dynamodb, s3 = aws
     result = build(
-        {"source": "schedule"}, _config(), dynamodb=dynamodb, s3=s3, ses=RecordingSes(), clock=FixedClock()
+        {"source": "schedule"}, _config(), dynamodb=dynamodb, s3=s3, ses=FakeSes(), clock=ManualClock(NOW)
     )
     rows = {(r["slice"], r["configuration_set"]): r for r in _csv(s3, result["keys"][1])}
     at_de, news, total = (
@@ -169,7 +154,7 @@ def test_failures_csv_lists_each_failed_recipient_with_the_reason_and_nothing_ou
     aws: tuple[Any, Any],
 ) -> None:
     dynamodb, s3 = aws
-    result = build({}, _config(), dynamodb=dynamodb, s3=s3, ses=RecordingSes(), clock=FixedClock())
+    result = build({}, _config(), dynamodb=dynamodb, s3=s3, ses=FakeSes(), clock=ManualClock(NOW))
     rows = {r["recipient"]: r for r in _csv(s3, result["keys"][2])}
     assert set(rows) == {"gone@example.org", "full@example.org", "user3@gmail.com", "virus@web.de"}
     assert (rows["gone@example.org"]["bounce_type"], rows["gone@example.org"]["status"]) == (
@@ -187,16 +172,16 @@ def test_the_archive_copy_is_not_counted_as_a_recipient(aws: tuple[Any, Any]) ->
         _config(exclude_recipients=frozenset()),
         dynamodb=dynamodb,
         s3=s3,
-        ses=RecordingSes(),
-        clock=FixedClock(),
+        ses=FakeSes(),
+        clock=ManualClock(NOW),
     )
-    excluded = build({}, _config(), dynamodb=dynamodb, s3=s3, ses=RecordingSes(), clock=FixedClock())
+    excluded = build({}, _config(), dynamodb=dynamodb, s3=s3, ses=FakeSes(), clock=ManualClock(NOW))
     assert counted["sent"] - excluded["sent"] == 8
 
 
 def test_objects_are_encrypted_with_the_report_key(aws: tuple[Any, Any]) -> None:
     dynamodb, s3 = aws
-    result = build({}, _config(), dynamodb=dynamodb, s3=s3, ses=RecordingSes(), clock=FixedClock())
+    result = build({}, _config(), dynamodb=dynamodb, s3=s3, ses=FakeSes(), clock=ManualClock(NOW))
     assert [k.rsplit("/", 1)[1] for k in result["keys"]] == ["report.html", "summary.csv", "failures.csv"]
     head = s3.head_object(Bucket=BUCKET, Key=result["keys"][0])
     assert head["ServerSideEncryption"] == "aws:kms"
@@ -208,10 +193,10 @@ def test_the_summary_mail_has_totals_and_a_console_link_but_no_recipient_address
     aws: tuple[Any, Any],
 ) -> None:
     dynamodb, s3 = aws
-    ses = RecordingSes()
+    ses = FakeSes()
     config = _config(mail_from="reports@news.example.at", mail_to=("postmaster@example.at",))
-    result = build({}, config, dynamodb=dynamodb, s3=s3, ses=ses, clock=FixedClock())
-    (mail,) = ses.sent
+    result = build({}, config, dynamodb=dynamodb, s3=s3, ses=ses, clock=ManualClock(NOW))
+    (mail,) = ses.calls
     text = mail["Content"]["Simple"]["Body"]["Text"]["Data"]
     assert mail["Destination"] == {"ToAddresses": ["postmaster@example.at"]}
     assert "bounced             2 (14.29 %)" in text
@@ -224,9 +209,9 @@ def test_the_summary_mail_has_totals_and_a_console_link_but_no_recipient_address
 
 def test_no_mail_without_recipients(aws: tuple[Any, Any]) -> None:
     dynamodb, s3 = aws
-    ses = RecordingSes()
-    assert build({}, _config(), dynamodb=dynamodb, s3=s3, ses=ses, clock=FixedClock())["mailed"] is False
-    assert ses.sent == []
+    ses = FakeSes()
+    assert build({}, _config(), dynamodb=dynamodb, s3=s3, ses=ses, clock=ManualClock(NOW))["mailed"] is False
+    assert ses.calls == []
 
 
 def test_a_rerun_for_an_earlier_week_reads_only_that_week(aws: tuple[Any, Any]) -> None:
@@ -236,8 +221,8 @@ def test_a_rerun_for_an_earlier_week_reads_only_that_week(aws: tuple[Any, Any]) 
         _config(),
         dynamodb=dynamodb,
         s3=s3,
-        ses=RecordingSes(),
-        clock=FixedClock(),
+        ses=FakeSes(),
+        clock=ManualClock(NOW),
     )
     assert (result["sent"], result["bounced"], result["period_start"]) == (1, 1, "2026-02-23")
 
@@ -262,8 +247,8 @@ def test_lambda_handler_reads_the_variables_the_construct_sets(
     assert set(ENVIRONMENT_VARIABLES) <= set(env)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    clients = {"dynamodb": dynamodb, "s3": s3, "sesv2": RecordingSes()}
-    result = lambda_handler({"source": "schedule"}, None, clients=clients.__getitem__, clock=FixedClock())
+    clients = {"dynamodb": dynamodb, "s3": s3, "sesv2": FakeSes()}
+    result = lambda_handler({"source": "schedule"}, None, clients=clients.__getitem__, clock=ManualClock(NOW))
     assert result["sent"] == 14
 
 
@@ -275,6 +260,6 @@ def test_a_bad_period_end_is_refused_with_the_field_named(aws: tuple[Any, Any]) 
             _config(),
             dynamodb=dynamodb,
             s3=s3,
-            ses=RecordingSes(),
-            clock=FixedClock(),
+            ses=FakeSes(),
+            clock=ManualClock(NOW),
         )

@@ -17,20 +17,13 @@ from moto import mock_aws
 
 from functions.event_logger.handler import EventBatchError, LoggerConfig, LoggerDeps, handle_batch
 from functions.event_logger.status import HASH_KEY, StatusStore, read_status
+from tests.support.clock import ManualClock
 from tests.support.ses_events import MESSAGE_ID, RECIPIENT, batch, record, ses_event
 
 REGION = "eu-central-1"
 TABLE = "example-ses-event-status"
 NOW = 1_772_366_400.0  # 2026-03-01T12:00:00Z
 TTL_SECONDS = 7 * 86400
-
-
-class FixedClock:
-    def now(self) -> float:
-        return NOW
-
-    def sleep(self, seconds: float) -> None:
-        pass
 
 
 class CountingDynamoDb:
@@ -60,7 +53,7 @@ class Logger:
     config: LoggerConfig
 
     def run(self, *records: dict[str, Any]) -> dict[str, int]:
-        deps = LoggerDeps(store=self.store(), clock=FixedClock(), sqs=self.sqs, stream=self.out)
+        deps = LoggerDeps(store=self.store(), clock=ManualClock(NOW), sqs=self.sqs, stream=self.out)
         return handle_batch(batch(*records), deps, self.config)
 
     def store(self) -> StatusStore:
@@ -227,7 +220,7 @@ def test_the_status_queue_gets_each_event_with_a_stable_event_id(logger: Logger)
 
 def test_a_failing_table_fails_the_invocation_after_the_rest_of_the_batch(logger: Logger) -> None:
     table_gone = StatusStore(logger.dynamodb, "no-such-table", ttl_seconds=60, history_limit=10)
-    deps = LoggerDeps(store=table_gone, clock=FixedClock(), stream=logger.out)
+    deps = LoggerDeps(store=table_gone, clock=ManualClock(NOW), stream=logger.out)
     with pytest.raises(EventBatchError, match="2 event"):
         handle_batch(batch(event("Send"), record("bad"), event("Delivery")), deps, logger.config)
     lines = logger.lines()

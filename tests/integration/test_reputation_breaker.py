@@ -16,6 +16,8 @@ from functions.common.ledger import LEDGER_PK
 from functions.reputation_breaker.handler import BreakerConfig, BreakerDeps, BreakerTarget, handle
 from functions.sender.limiter import DynamoDbLimiter
 from tests.support.aws import create_state_table
+from tests.support.clock import ManualClock
+from tests.support.fake_ses import FakeSes, client_error
 
 TABLE = "example-ses-sending-state"
 ALARM = "example-transactional-bounce-rate-critical"
@@ -27,26 +29,6 @@ CONFIG = BreakerConfig(
     targets={ALARM: BreakerTarget(configuration_set="transactional", slices=("at-de", "at-news"))},
     state_table=TABLE,
 )
-
-
-class FakeSes:
-    def __init__(self, error: Exception | None = None) -> None:
-        self.calls: list[dict[str, Any]] = []
-        self.error = error
-
-    def put_configuration_set_sending_options(self, **kwargs: Any) -> dict[str, Any]:
-        self.calls.append(kwargs)
-        if self.error is not None:
-            raise self.error
-        return {}
-
-
-class FixedClock:
-    def now(self) -> float:
-        return NOW
-
-    def sleep(self, seconds: float) -> None:
-        pass
 
 
 @pytest.fixture
@@ -69,12 +51,17 @@ def item(client: Any, slice_name: str) -> dict[str, Any]:
 
 def test_critical_alarm_disables_the_configuration_sets_sending(dynamodb: Any) -> None:
     ses = FakeSes()
-    handle(EVENT, BreakerDeps(ses=ses, dynamodb=dynamodb, clock=FixedClock()), CONFIG)
-    assert ses.calls == [{"ConfigurationSetName": "transactional", "SendingEnabled": False}]
+    handle(EVENT, BreakerDeps(ses=ses, dynamodb=dynamodb, clock=ManualClock(NOW)), CONFIG)
+    assert ses.requests == [
+        (
+            "put_configuration_set_sending_options",
+            {"ConfigurationSetName": "transactional", "SendingEnabled": False},
+        )
+    ]
 
 
 def test_critical_alarm_pauses_each_slice_in_the_ledger_format(dynamodb: Any) -> None:
-    handle(EVENT, BreakerDeps(ses=FakeSes(), dynamodb=dynamodb, clock=FixedClock()), CONFIG)
+    handle(EVENT, BreakerDeps(ses=FakeSes(), dynamodb=dynamodb, clock=ManualClock(NOW)), CONFIG)
     for name in ("at-de", "at-news"):
         written = item(dynamodb, name)
         assert float(written["paused_until"]["N"]) == NOW + 30 * 86400
@@ -83,7 +70,7 @@ def test_critical_alarm_pauses_each_slice_in_the_ledger_format(dynamodb: Any) ->
 
 
 def test_the_sender_limiter_refuses_a_slice_the_breaker_paused(dynamodb: Any) -> None:
-    handle(EVENT, BreakerDeps(ses=FakeSes(), dynamodb=dynamodb, clock=FixedClock()), CONFIG)
+    handle(EVENT, BreakerDeps(ses=FakeSes(), dynamodb=dynamodb, clock=ManualClock(NOW)), CONFIG)
     limiter = DynamoDbLimiter(dynamodb, TABLE, "at-de", rate_per_second=10, account_rate_per_second=10)
     reservation = limiter.reserve(1, NOW + 60)
     assert not reservation.granted
@@ -91,7 +78,7 @@ def test_the_sender_limiter_refuses_a_slice_the_breaker_paused(dynamodb: Any) ->
 
 
 def test_a_shorter_sender_pause_does_not_lift_the_breakers_pause(dynamodb: Any) -> None:
-    handle(EVENT, BreakerDeps(ses=FakeSes(), dynamodb=dynamodb, clock=FixedClock()), CONFIG)
+    handle(EVENT, BreakerDeps(ses=FakeSes(), dynamodb=dynamodb, clock=ManualClock(NOW)), CONFIG)
     DynamoDbLimiter(dynamodb, TABLE, "at-de", rate_per_second=10, account_rate_per_second=10).pause(
         NOW + 900, "SendingPaused"
     )
@@ -99,7 +86,7 @@ def test_a_shorter_sender_pause_does_not_lift_the_breakers_pause(dynamodb: Any) 
 
 
 def test_a_repeated_alarm_is_harmless(dynamodb: Any) -> None:
-    deps = BreakerDeps(ses=FakeSes(), dynamodb=dynamodb, clock=FixedClock())
+    deps = BreakerDeps(ses=FakeSes(), dynamodb=dynamodb, clock=ManualClock(NOW))
     handle(EVENT, deps, CONFIG)
     handle(EVENT, deps, CONFIG)
     assert item(dynamodb, "at-de")["version"] == {"N": "2"}  # the second pauses were not later: no write
@@ -108,26 +95,29 @@ def test_a_repeated_alarm_is_harmless(dynamodb: Any) -> None:
 def test_an_alarm_returning_to_ok_pauses_nothing(dynamodb: Any) -> None:
     ses = FakeSes()
     ok = {**EVENT, "detail": {**EVENT["detail"], "state": {"value": "OK"}}}
-    assert handle(ok, BreakerDeps(ses=ses, dynamodb=dynamodb, clock=FixedClock()), CONFIG) == {
+    assert handle(ok, BreakerDeps(ses=ses, dynamodb=dynamodb, clock=ManualClock(NOW)), CONFIG) == {
         "paused": False
     }
-    assert ses.calls == []
+    assert ses.requests == []
     assert item(dynamodb, "at-de") == {}
 
 
 def test_an_unknown_alarm_pauses_nothing(dynamodb: Any) -> None:
     ses = FakeSes()
     other = {**EVENT, "detail": {**EVENT["detail"], "alarmName": "someone-elses-alarm"}}
-    assert handle(other, BreakerDeps(ses=ses, dynamodb=dynamodb, clock=FixedClock()), CONFIG) == {
+    assert handle(other, BreakerDeps(ses=ses, dynamodb=dynamodb, clock=ManualClock(NOW)), CONFIG) == {
         "paused": False
     }
-    assert ses.calls == []
+    assert ses.requests == []
 
 
 def test_an_ses_failure_still_pauses_the_slices_and_then_raises(dynamodb: Any) -> None:
-    ses = FakeSes(error=RuntimeError("ThrottlingException"))
+    throttled = client_error(
+        "TooManyRequestsException", "Too many requests", 429, "PutConfigurationSetSendingOptions"
+    )
+    ses = FakeSes(failing={"put_configuration_set_sending_options": throttled})
     with pytest.raises(RuntimeError, match="configuration set transactional"):
-        handle(EVENT, BreakerDeps(ses=ses, dynamodb=dynamodb, clock=FixedClock()), CONFIG)
+        handle(EVENT, BreakerDeps(ses=ses, dynamodb=dynamodb, clock=ManualClock(NOW)), CONFIG)
     assert "paused_until" in item(dynamodb, "at-news")
 
 
@@ -145,7 +135,7 @@ def test_config_is_read_from_the_functions_environment() -> None:
 
 
 def test_the_runbooks_resume_command_lifts_the_breakers_pause(dynamodb: Any) -> None:
-    handle(EVENT, BreakerDeps(ses=FakeSes(), dynamodb=dynamodb, clock=FixedClock()), CONFIG)
+    handle(EVENT, BreakerDeps(ses=FakeSes(), dynamodb=dynamodb, clock=ManualClock(NOW)), CONFIG)
     # README runbook, step 3, as boto3 arguments.
     dynamodb.update_item(
         TableName=TABLE,

@@ -18,6 +18,7 @@ from functions.ops.cli import EXIT_ATTENTION, EXIT_OK, EXIT_USAGE, Io, main
 from functions.sender.handler import SenderConfig, SenderDeps, handle_batch
 from functions.sender.idempotency import DynamoDbIdempotencyStore
 from tests.support.aws import create_state_table
+from tests.support.clock import ManualClock
 from tests.support.ledger_table import in_memory_limiter
 from tests.support.status_items import create_status_table, event, write
 
@@ -62,19 +63,6 @@ class SimulatorSes:
                 if kind == "suppressionlist":
                     events.append(event("Bounce", bounce_subtype="OnAccountSuppressionList", **common))
             write(self.dynamodb, *events, table=STATUS_TABLE)
-
-
-class SenderClock:
-    """The sender's own time: its waits for budget must not advance the CLI's rounds."""
-
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def now(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.t += max(seconds, 0.0)
 
 
 class Platform:
@@ -128,7 +116,7 @@ class Platform:
             sqs=self.sqs,
             limiter=in_memory_limiter(100),
             store=DynamoDbIdempotencyStore(self.dynamodb, STATE_TABLE, "at-de"),
-            clock=SenderClock(self.t),
+            clock=ManualClock(self.t),  # the sender's own: its waits must not advance the CLI's rounds
         )
         assert handle_batch({"Records": records}, deps, config) == {"batchItemFailures": []}
 

@@ -1,5 +1,6 @@
 """Fixtures shared by the SMTP rotation tests: a moto account with the user and its empty secret,
-an IAM client that remembers the secret keys it handed out, and a virtual clock."""
+an IAM client that remembers the secret keys it handed out, and a manual clock that starts at
+the wall clock (moto stamps versions with it)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from functions.smtp_rotation.handler import STEPS, RotationConfig, RotationDeps, handle
+from tests.support.clock import ManualClock
 
 REGION = "eu-central-1"
 USER = "test-smtp-crm"
@@ -24,24 +26,6 @@ def reference_password(secret: str, region: str) -> str:
     for part in (region, "ses", "aws4_request", "SendRawEmail"):
         key = hmac.digest(key, part.encode(), "sha256")
     return base64.b64encode(b"\x04" + key).decode()
-
-
-class VirtualClock:
-    """Starts at the wall clock (moto stamps versions with it); ``advance`` moves it on."""
-
-    def __init__(self) -> None:
-        self.t = time.time()
-        self.slept: list[float] = []
-
-    def now(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.t += seconds
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
 
 
 class RecordingIam:
@@ -66,7 +50,7 @@ class Account:
     iam: RecordingIam
     secrets: Any
     arn: str
-    clock: VirtualClock = field(default_factory=VirtualClock)
+    clock: ManualClock = field(default_factory=lambda: ManualClock(time.time()))
     config: RotationConfig = field(
         default_factory=lambda: RotationConfig(iam_user_name=USER, region=REGION, test_login=False)
     )

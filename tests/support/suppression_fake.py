@@ -17,23 +17,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from tests.support.clock import ManualClock
+
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-class ManualClock:
-    """Virtual time for one thread: ``sleep`` advances it."""
-
-    def __init__(self, start: float = EPOCH.timestamp()) -> None:
-        self.time = start
-        self.slept = 0.0
-
-    def now(self) -> float:
-        return self.time
-
-    def sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            self.time += seconds
-            self.slept += seconds
 
 
 def _error(code: str, message: str, status: int) -> ClientError:

@@ -23,6 +23,7 @@ from functions.sender.idempotency import InMemoryIdempotencyStore
 from functions.sender.routing import WarmupRouter
 from functions.warmup_controller.handler import ControllerConfig, ControllerDeps, run
 from functions.warmup_controller.schedule import WarmupSchedule
+from tests.support.clock import ManualClock
 from tests.support.ledger_table import in_memory_limiter
 from tests.support.scenarios import heavy_tail_recipients
 
@@ -42,21 +43,10 @@ def schedule() -> WarmupSchedule:
     )
 
 
-class Clock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def now(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.t += max(seconds, 0.0)
-
-
 class Ses:
     """Accepts every send; remembers when, through which configuration set, to how many."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: ManualClock) -> None:
         self.clock = clock
         self.sends: list[tuple[float, str | None, int]] = []
 
@@ -111,7 +101,7 @@ class Run:
 
 
 def simulate(days: int = 60, *, split: bool = True, seed: int = 7) -> Run:
-    clock = Clock(T_START)
+    clock = ManualClock(T_START)
     ses = Ses(clock)
     counter = InMemoryWarmupCounter()
     router = WarmupRouter(
@@ -130,10 +120,10 @@ def simulate(days: int = 60, *, split: bool = True, seed: int = 7) -> Run:
     with contextlib.redirect_stdout(io.StringIO()):  # the handler logs a line per send
         for index, (at, recipients) in enumerate(arrivals):
             while next_run <= at:
-                clock.t = max(clock.t, next_run)
+                clock.set(max(clock.t, next_run))
                 run(controller, controller_config)
                 next_run += DAY
-            clock.t = max(clock.t, at)
+            clock.set(max(clock.t, at))
             record = {"messageId": f"m{index}", "body": message(index, recipients)}
             handle_batch({"Records": [record]}, deps, config)
     result.allowances = {START + dt.timedelta(days=i): a for i, a in enumerate(schedule().plan(days))}

@@ -13,29 +13,11 @@ from moto import mock_aws
 from functions.common.ledger import LEDGER_PK, SLOT_MS, WINDOW_MS, read_ledger
 from functions.heartbeat.handler import HeartbeatConfig, HeartbeatDeps, SliceConfig, tick
 from tests.support.aws import create_state_table
+from tests.support.clock import ManualClock
+from tests.support.fake_ses import FakeSes
 
 T0 = 1_800_000_000.0
 TABLE = "state"
-
-
-class FakeSes:
-    def __init__(self, rate: float = 100) -> None:
-        self.rate, self.calls = rate, 0
-
-    def get_account(self, **_: Any) -> dict[str, Any]:
-        self.calls += 1
-        return {"SendQuota": {"MaxSendRate": self.rate, "Max24HourSend": 1e6, "SentLast24Hours": 0}}
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = T0
-
-    def now(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.t += seconds
 
 
 @pytest.fixture
@@ -81,7 +63,9 @@ def enqueue(aws: dict[str, Any], queue: str, n: int) -> None:
 
 
 def deps(aws: dict[str, Any], ses: FakeSes | None = None) -> HeartbeatDeps:
-    return HeartbeatDeps(ses=ses or FakeSes(), sqs=aws["sqs"], dynamodb=aws["dynamodb"], clock=Clock())
+    return HeartbeatDeps(
+        ses=ses or FakeSes(), sqs=aws["sqs"], dynamodb=aws["dynamodb"], clock=ManualClock(T0)
+    )
 
 
 def test_a_tick_writes_only_the_caps_and_never_the_senders_bookings(
@@ -114,7 +98,7 @@ def test_a_slice_whose_messages_are_larger_than_its_cap_still_gets_its_cap(aws: 
     aws["dynamodb"].put_item(TableName=TABLE, Item={"pk": {"S": LEDGER_PK}, "mean:b": {"N": "40"}})
     enqueue(aws, "a-bulk", 200)
     enqueue(aws, "b-bulk", 3)
-    caps = tick(deps(aws, FakeSes(60)), config(aws["urls"], headroom=0.95), T0)["caps"]
+    caps = tick(deps(aws, FakeSes(rate=60)), config(aws["urls"], headroom=0.95), T0)["caps"]
     assert caps["b"] >= 10  # at least its guaranteed rate, though its messages hold 40 recipients
     assert sum(caps.values()) == pytest.approx(57, abs=1e-3)
 
@@ -143,14 +127,14 @@ def test_in_flight_messages_count_as_backlog(aws: dict[str, Any]) -> None:
 
 
 def test_the_quota_is_read_at_most_once_a_minute_per_container(aws: dict[str, Any]) -> None:
-    ses = FakeSes(50)
+    ses = FakeSes(rate=50)
     d, c = deps(aws, ses), config(aws["urls"])
     for i in range(60):
         assert tick(d, c, T0 + i)["quota"] == 50
-    assert ses.calls == 1
+    assert len(ses.calls_to("get_account")) == 1
     ses.rate = 70
     assert tick(d, c, T0 + 60)["quota"] == 70
-    assert ses.calls == 2
+    assert len(ses.calls_to("get_account")) == 2
 
 
 def test_headroom_limits_the_sum(aws: dict[str, Any]) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 import math
 import random
-import threading
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -38,6 +37,7 @@ from functions.common.ledger import (
 )
 from functions.sender.limiter import THROTTLE_BACKOFF_MS, DynamoDbLimiter
 from functions.sender.ports import RateLimiter
+from tests.support.clock import ManualClock
 from tests.support.ledger_table import LedgerTable
 from tests.support.threads import run_threads
 
@@ -70,21 +70,6 @@ def ledger_of(entries: Sequence[Entry] = (), **numbers: float) -> Ledger:
     item: dict[str, object] = {"log": {"S": encode_log(entries)}} if entries else {}
     item |= {k.replace("__", ":"): {"N": repr(v)} for k, v in numbers.items()}
     return Ledger(item)
-
-
-class VirtualClock:
-    """Shared by all threads: every call hands out a later time, so arrival order at the ledger
-    differs from `now` order exactly as with real concurrent senders."""
-
-    def __init__(self, start: float, step: float) -> None:
-        self._lock = threading.Lock()
-        self._ms = to_ms(start)
-        self._step_ms = to_ms(step)
-
-    def now(self) -> float:
-        with self._lock:
-            self._ms += self._step_ms
-            return self._ms / 1000
 
 
 def booking(
@@ -525,7 +510,8 @@ class LimiterBehaviour:
         self, harness: LimiterHarness
     ) -> None:
         capacity, workers, calls, step = 20, 8, self.stress_calls_per_thread, self.stress_step_seconds
-        clock = VirtualClock(T0, step=step)
+        clock = ManualClock(T0, tick=step)  # shared: each call hands out a later time, so arrival
+        # order at the ledger differs from `now` order exactly as with real concurrent senders
         grants: list[list[Entry]] = [[] for _ in range(workers)]
 
         def sender(i: int) -> None:

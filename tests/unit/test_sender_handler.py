@@ -32,6 +32,8 @@ from functions.sender.handler import (
 )
 from functions.sender.idempotency import InMemoryIdempotencyStore
 from functions.sender.ports import ClaimStatus, RateLimiter, Reservation
+from tests.support.clock import ManualClock
+from tests.support.fake_ses import FakeSes, client_error
 from tests.support.ledger_table import LedgerTable, in_memory_limiter
 
 QUEUE_ARN = "arn:aws:sqs:eu-central-1:111111111111:example-at-de-transactional"
@@ -40,33 +42,10 @@ DLQ_URL = "https://sqs.eu-central-1.amazonaws.com/111111111111/example-at-de-dlq
 T0 = 1_800_000_000_000 // SLOT_MS * SLOT_MS / 1000  # on the ledger's slot grid
 
 
-class FakeClock:
-    """Time moves only when the code under test sleeps; ``at`` runs a callback when it passes."""
-
-    def __init__(self) -> None:
-        self.t = T0
-        self.slept: list[float] = []
-        self.events: list[tuple[float, Any]] = []
-
-    def now(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.t += max(seconds, 0.0)
-        due = sorted((e for e in self.events if e[0] <= self.t), key=lambda e: e[0])
-        self.events = [e for e in self.events if e[0] > self.t]
-        for _, callback in due:
-            callback()
-
-    def at(self, when: float, callback: Any) -> None:
-        self.events.append((when, callback))
-
-
 class SlowLimiter:
     """A limiter whose booking round trips take ``seconds`` of the clock; counts give-backs."""
 
-    def __init__(self, inner: RateLimiter, clock: FakeClock, seconds: float) -> None:
+    def __init__(self, inner: RateLimiter, clock: ManualClock, seconds: float) -> None:
         self.inner, self.clock, self.seconds = inner, clock, seconds
         self.released = 0
 
@@ -88,24 +67,6 @@ class SlowLimiter:
 
     def pause(self, until: float, reason: str) -> None:
         self.inner.pause(until, reason)
-
-
-class FakeSes:
-    """Answers each call with the next scripted exception, else accepts."""
-
-    def __init__(self, *errors: Exception, clock: FakeClock | None = None) -> None:
-        self.errors = list(errors)
-        self.calls: list[dict[str, Any]] = []
-        self.sent_at: list[float] = []
-        self.clock = clock
-
-    def send_email(self, **kwargs: Any) -> dict[str, Any]:
-        self.calls.append(kwargs)
-        if self.clock is not None:
-            self.sent_at.append(self.clock.now())
-        if self.errors:
-            raise self.errors.pop(0)
-        return {"MessageId": f"ses-{len(self.calls)}"}
 
 
 class FakeSqs:
@@ -152,7 +113,7 @@ class FakeSqs:
 
 class Harness:
     def __init__(self, ses: FakeSes | None = None, *, rate: float = 100, **config: Any) -> None:
-        self.clock = FakeClock()
+        self.clock = ManualClock(T0)
         self.ses = ses or FakeSes()
         self.ses.clock = self.clock
         self.sqs = FakeSqs(fail_dlq=config.pop("fail_dlq", False))
@@ -203,11 +164,6 @@ def message(key: str = "order-1", recipients: int = 1, **fields: Any) -> str:
     return json.dumps(body)
 
 
-def ses_error(code: str, text: str, status: int = 400) -> ClientError:
-    response: Any = {"Error": {"Code": code, "Message": text}, "ResponseMetadata": {"HTTPStatusCode": status}}
-    return ClientError(response, "SendEmail")
-
-
 def test_a_valid_message_is_sent_once_tagged_with_its_idempotency_key() -> None:
     h = Harness()
     assert h.run(message()) == []
@@ -245,8 +201,8 @@ def test_a_from_domain_outside_the_slice_is_dead_lettered() -> None:
 @pytest.mark.parametrize(
     "error",
     [
-        ses_error("TooManyRequestsException", "Maximum sending rate exceeded.", 429),
-        ses_error("ThrottlingException", "Rate exceeded", 400),
+        client_error("TooManyRequestsException", "Maximum sending rate exceeded.", 429),
+        client_error("ThrottlingException", "Rate exceeded", 400),
     ],
 )
 def test_a_throttled_send_is_handed_back_with_backoff_and_sent_on_redelivery(error: ClientError) -> None:
@@ -261,7 +217,7 @@ def test_a_throttled_send_is_handed_back_with_backoff_and_sent_on_redelivery(err
 
 
 def test_daily_quota_holds_the_message_and_pauses_the_slice() -> None:
-    h = Harness(FakeSes(ses_error("TooManyRequestsException", "Daily message quota exceeded.", 429)))
+    h = Harness(FakeSes(client_error("TooManyRequestsException", "Daily message quota exceeded.", 429)))
     assert h.run(message()) == []  # re-enqueued, so acknowledged
     (requeued,) = h.sqs.requeued()
     assert requeued["DelaySeconds"] == 900
@@ -276,7 +232,7 @@ def test_daily_quota_holds_the_message_and_pauses_the_slice() -> None:
 def test_sending_paused_stops_the_slice_and_publishes_a_metric(
     code: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    h = Harness(FakeSes(ses_error(code, "Sending is paused for this account.")))
+    h = Harness(FakeSes(client_error(code, "Sending is paused for this account.")))
     assert h.run(message(), message("order-2")) == []
     assert len(h.ses.calls) == 1  # the second message never reaches SES: the slice is paused
     assert len(h.sqs.requeued()) == 2
@@ -295,7 +251,7 @@ def test_sending_paused_stops_the_slice_and_publishes_a_metric(
     ],
 )
 def test_a_permanent_ses_refusal_goes_to_the_dlq_without_retries(code: str, reason_code: str) -> None:
-    h = Harness(FakeSes(ses_error(code, "no")))
+    h = Harness(FakeSes(client_error(code, "no")))
     assert h.run(message()) == []
     assert h.sqs.dead_letters()[0]["reason_code"] == reason_code
     assert h.sqs.dead_letters()[0]["idempotency_key"] == "order-1"
@@ -304,7 +260,7 @@ def test_a_permanent_ses_refusal_goes_to_the_dlq_without_retries(code: str, reas
 
 
 def test_a_server_error_is_retried_because_ses_answered_that_it_did_not_send() -> None:
-    h = Harness(FakeSes(ses_error("InternalFailure", "oops", 500)))
+    h = Harness(FakeSes(client_error("InternalFailure", "oops", 500)))
     assert h.run(message()) == ["m0"]
     assert h.run(message(), receive_count=2) == []
     assert len(h.ses.calls) == 2
@@ -365,7 +321,9 @@ def test_the_send_leaves_on_its_slot_measured_after_the_booking_round_trips() ->
 
 
 def test_a_throttled_send_gives_its_pace_back_and_holds_the_slice_briefly() -> None:
-    h = Harness(FakeSes(ses_error("TooManyRequestsException", "Maximum sending rate exceeded.", 429)), rate=1)
+    h = Harness(
+        FakeSes(client_error("TooManyRequestsException", "Maximum sending rate exceeded.", 429)), rate=1
+    )
     h.limiter = in_memory_limiter(1, account_rate=100)  # 10 recipients are 10 s of this slice's pace
     assert h.run(message("a", recipients=10)) == ["m0"]
     now = h.clock.now()
@@ -379,7 +337,7 @@ def test_a_throttled_send_gives_its_pace_back_and_holds_the_slice_briefly() -> N
 
 
 def test_a_retry_on_the_last_receive_before_redrive_is_re_enqueued_instead() -> None:
-    h = Harness(FakeSes(ses_error("InternalFailure", "oops", 500)), max_receive_count=5)
+    h = Harness(FakeSes(client_error("InternalFailure", "oops", 500)), max_receive_count=5)
     assert h.run(message(), receive_count=4) == []
     (requeued,) = h.sqs.requeued()
     assert requeued["DelaySeconds"] >= 1
@@ -387,10 +345,10 @@ def test_a_retry_on_the_last_receive_before_redrive_is_re_enqueued_instead() -> 
 
 
 def test_a_fault_that_keeps_recurring_is_dead_lettered_after_a_few_rounds() -> None:
-    h = Harness(FakeSes(ses_error("InternalFailure", "oops", 500)), max_receive_count=5)
+    h = Harness(FakeSes(client_error("InternalFailure", "oops", 500)), max_receive_count=5)
     assert h.run(message(), receive_count=4, requeues=2) == []
     assert h.sqs.requeued()[0]["MessageAttributes"]["requeues"]["StringValue"] == "3"
-    h.ses.errors.append(ses_error("InternalFailure", "oops", 500))
+    h.ses.errors.append(client_error("InternalFailure", "oops", 500))
     assert h.run(message(), receive_count=4, requeues=3) == []
     (dead,) = h.sqs.dead_letters()
     assert dead["reason_code"] == "SES_SERVER_ERROR"
@@ -398,7 +356,7 @@ def test_a_fault_that_keeps_recurring_is_dead_lettered_after_a_few_rounds() -> N
 
 
 def test_capacity_waits_are_re_enqueued_however_often() -> None:
-    h = Harness(FakeSes(ses_error("TooManyRequestsException", "Maximum sending rate exceeded.", 429)))
+    h = Harness(FakeSes(client_error("TooManyRequestsException", "Maximum sending rate exceeded.", 429)))
     assert h.run(message(), receive_count=4, requeues=50) == []
     assert len(h.sqs.requeued()) == 1
     assert h.sqs.dead_letters() == []
@@ -417,7 +375,7 @@ def padded(size: int, key: str = "order-1", **fields: Any) -> str:
 
 def test_a_body_at_the_contracts_limit_reaches_the_dlq_with_every_attribute() -> None:
     key = "k" * 128  # the longest key the contract allows, and a reason of multi-byte characters
-    h = Harness(FakeSes(ses_error("MessageRejected", "ü" * 3000)))
+    h = Harness(FakeSes(client_error("MessageRejected", "ü" * 3000)))
     body = padded(MAX_MESSAGE_BYTES, key)
     assert h.run(body) == []
     (copy,) = [m for m in h.sqs.sent if m["QueueUrl"] == DLQ_URL]
@@ -430,7 +388,7 @@ def test_a_body_at_the_contracts_limit_reaches_the_dlq_with_every_attribute() ->
 
 
 def test_a_re_enqueued_copy_of_a_body_at_the_limit_fits_its_lane() -> None:
-    h = Harness(FakeSes(ses_error("TooManyRequestsException", "Maximum sending rate exceeded.", 429)))
+    h = Harness(FakeSes(client_error("TooManyRequestsException", "Maximum sending rate exceeded.", 429)))
     body = padded(MAX_MESSAGE_BYTES)
     assert h.run(body, receive_count=4) == []  # the last receive before redrive: a copy goes back
     (copy,) = h.sqs.requeued()
@@ -575,7 +533,7 @@ def test_a_batch_is_booked_in_the_ledger_with_one_write() -> None:
 class SlowClaims(InMemoryIdempotencyStore):
     """An idempotency store whose first ``slow`` claims take ``seconds`` of the clock."""
 
-    def __init__(self, clock: FakeClock, seconds: float, slow: int = 1) -> None:
+    def __init__(self, clock: ManualClock, seconds: float, slow: int = 1) -> None:
         super().__init__()
         self.clock, self.seconds, self.slow = clock, seconds, slow
 
@@ -672,7 +630,9 @@ class HeldSes(FakeSes):
     the request is built); ``stall`` seconds of the clock pass between build and hook for the
     first ``stalls`` calls (a host too busy to wake the thread in time)."""
 
-    def __init__(self, clock: FakeClock, departures: Departures, stall: float = 0.0, stalls: int = 0) -> None:
+    def __init__(
+        self, clock: ManualClock, departures: Departures, stall: float = 0.0, stalls: int = 0
+    ) -> None:
         super().__init__(clock=clock)
         self.departures, self.stall, self.stalls = departures, stall, stalls
         self.missed = 0

@@ -15,7 +15,8 @@ from functions.suppression import handler
 from functions.suppression.cleanup import clean
 from functions.suppression.client import PacedClient, Throttled
 from functions.suppression.filters import Entry, Filters
-from tests.support.suppression_fake import EPOCH, FakeSuppressionList, ManualClock
+from tests.support.clock import ManualClock
+from tests.support.suppression_fake import EPOCH, FakeSuppressionList
 
 RELAY = "privaterelay.appleid.com"
 
@@ -26,7 +27,7 @@ def entry(address: str, reason: str = "BOUNCE", days_ago: float = 1) -> Entry:
 
 @pytest.fixture
 def clock() -> ManualClock:
-    return ManualClock()
+    return ManualClock(EPOCH.timestamp())
 
 
 @pytest.fixture

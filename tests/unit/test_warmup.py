@@ -16,7 +16,9 @@ from functions.sender.handler import SenderDeps, handle_batch
 from functions.sender.routing import WarmupRouter
 from functions.warmup_controller.handler import ControllerConfig, ControllerDeps, run
 from functions.warmup_controller.schedule import WarmupSchedule
-from tests.unit.test_sender_handler import QUEUE_ARN, FakeSes, Harness, message
+from tests.support.clock import ManualClock
+from tests.support.fake_ses import FakeSes, client_error
+from tests.unit.test_sender_handler import QUEUE_ARN, Harness, message
 
 START = dt.date(2026, 12, 1)
 NOON_DAY_1 = dt.datetime(2026, 12, 1, 12, tzinfo=dt.UTC).timestamp()
@@ -62,36 +64,9 @@ def test_progress_is_the_allowance_as_a_share_of_full_volume_and_100_once_over()
 # --- controller ----------------------------------------------------------------------------
 
 
-class FakeClock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def now(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.t += seconds
-
-
-class FakeSesIps:
-    def __init__(self, ips: list[dict[str, Any]], *, fail: bool = False) -> None:
-        self.ips = ips
-        self.fail = fail
-        self.puts: list[dict[str, Any]] = []
-
-    def get_dedicated_ips(self, **kwargs: Any) -> dict[str, Any]:
-        if self.fail:
-            raise ClientError({"Error": {"Code": "TooManyRequestsException", "Message": "slow"}}, "Get")
-        return {"DedicatedIps": [ip for ip in self.ips if ip["PoolName"] == kwargs["PoolName"]]}
-
-    def put_dedicated_ip_warmup_attributes(self, **kwargs: Any) -> dict[str, Any]:
-        self.puts.append(kwargs)
-        return {}
-
-
-def controller(schedule: WarmupSchedule, t: float, ses: FakeSesIps | None = None) -> tuple[Any, ...]:
+def controller(schedule: WarmupSchedule, t: float, ses: FakeSes | None = None) -> tuple[Any, ...]:
     counter = InMemoryWarmupCounter()
-    deps = ControllerDeps(counter=counter, ses=ses or FakeSesIps([]), clock=FakeClock(t))
+    deps = ControllerDeps(counter=counter, ses=ses or FakeSes(), clock=ManualClock(t))
     return counter, deps, ControllerConfig(schedules=(schedule,), lookahead_days=2)
 
 
@@ -123,8 +98,8 @@ def test_after_the_schedule_every_day_is_written_without_a_cap() -> None:
 
 
 def test_controller_raises_the_ips_warmup_percentage_to_the_schedules_progress() -> None:
-    ses = FakeSesIps(
-        [
+    ses = FakeSes(
+        dedicated_ips=[
             {"Ip": "192.0.2.1", "PoolName": "at-pool", "WarmupStatus": "IN_PROGRESS", "WarmupPercentage": 5},
             {"Ip": "192.0.2.2", "PoolName": "at-pool", "WarmupStatus": "IN_PROGRESS", "WarmupPercentage": 80},
             {"Ip": "192.0.2.3", "PoolName": "other", "WarmupStatus": "IN_PROGRESS", "WarmupPercentage": 0},
@@ -132,11 +107,13 @@ def test_controller_raises_the_ips_warmup_percentage_to_the_schedules_progress()
     )
     _, deps, config = controller(daily(250, 1000), NOON_DAY_1, ses)
     run(deps, config)
-    assert ses.puts == [{"Ip": "192.0.2.1", "WarmupPercentage": 25}]  # never lowered, other pool untouched
+    puts = ses.calls_to("put_dedicated_ip_warmup_attributes")
+    assert puts == [{"Ip": "192.0.2.1", "WarmupPercentage": 25}]  # never lowered, other pool untouched
 
 
 def test_a_failing_ses_warmup_call_does_not_stop_the_allowance() -> None:
-    counter, deps, config = controller(daily(100), NOON_DAY_1, FakeSesIps([], fail=True))
+    slow = client_error("TooManyRequestsException", "slow", 429, "GetDedicatedIps")
+    counter, deps, config = controller(daily(100), NOON_DAY_1, FakeSes(failing={"get_dedicated_ips": slow}))
     run(deps, config)
     assert counter.take("at-pool", START, 100)
 
