@@ -7,15 +7,6 @@ import json
 from typing import Any
 
 from cdktn import TerraformOutput
-from cdktn_provider_aws.dynamodb_table import (
-    DynamodbTable,
-    DynamodbTableAttribute,
-    DynamodbTablePointInTimeRecovery,
-    DynamodbTableServerSideEncryption,
-    DynamodbTableTtl,
-)
-from cdktn_provider_aws.kms_alias import KmsAlias
-from cdktn_provider_aws.kms_key import KmsKey
 from cdktn_provider_aws.lambda_permission import LambdaPermission
 from cdktn_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from cdktn_provider_aws.sqs_queue import SqsQueue
@@ -33,6 +24,7 @@ from modules.event_pipeline.props import EVENT_LOGGER_JOB, METRICS_NAMESPACE, Ev
 from modules.lambda_asset.construct import PythonFunction
 from modules.lambda_asset.props import PythonFunctionProps
 from modules.shared.checkov import CODE_SIGNING
+from modules.shared.storage import customer_key, encrypted_table
 
 # The attribute names functions/event_logger/status.py writes (a test keeps the two in step).
 STATUS_TABLE_KEY = "message_id"
@@ -77,33 +69,18 @@ class EventPipeline(Construct):
         super().__init__(scope, id_)
         self.props = props
         self.tags = {**props.tags, "component": "event-pipeline"}
-        self.key = KmsKey(
+        self.key = customer_key(
             self,
-            "key",
             description=f"SES platform {props.environment}: event status table, queues, logger logs",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
+            alias=f"{props.environment}-ses-events",
             policy=key_policy_json(props),
+            logical_id="events",
             tags=self.tags,
         )
-        self.key.override_logical_id("events")
-        KmsAlias(
-            self, "alias", name=f"alias/{props.environment}-ses-events", target_key_id=self.key.key_id
-        ).override_logical_id("events")
-        self.table = DynamodbTable(
-            self,
-            "table",
-            name=f"{props.name}-status",
-            billing_mode="PAY_PER_REQUEST",
-            hash_key=STATUS_TABLE_KEY,
-            attribute=[DynamodbTableAttribute(name=STATUS_TABLE_KEY, type="S")],
-            ttl=DynamodbTableTtl(attribute_name=STATUS_TABLE_TTL, enabled=True),
-            point_in_time_recovery=DynamodbTablePointInTimeRecovery(enabled=True),
-            server_side_encryption=DynamodbTableServerSideEncryption(enabled=True, kms_key_arn=self.key.arn),
-            deletion_protection_enabled=True,
-            tags=self.tags,
-        )
-        self.table.override_logical_id("event_status")
+        self.table = encrypted_table(
+            self, "table", name=f"{props.name}-status", hash_key=STATUS_TABLE_KEY,
+            ttl_attribute=STATUS_TABLE_TTL, key=self.key, logical_id="event_status", tags=self.tags,
+        )  # fmt: skip
         self.dlq = self._queue("logger-dlq", DLQ_RETENTION_SECONDS, "event_logger_dlq")
         SqsQueuePolicy(
             self, "dlq_policy", queue_url=self.dlq.url, policy=dlq_policy_json(self.dlq.arn, props.topic_arns)

@@ -8,21 +8,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from cdktn import TerraformOutput
-from cdktn_provider_aws.dynamodb_table import (
-    DynamodbTable,
-    DynamodbTableAttribute,
-    DynamodbTablePointInTimeRecovery,
-    DynamodbTableServerSideEncryption,
-    DynamodbTableTtl,
-)
-from cdktn_provider_aws.kms_alias import KmsAlias
-from cdktn_provider_aws.kms_key import KmsKey
 from cdktn_provider_aws.sns_topic import SnsTopic
 from cdktn_provider_aws.sns_topic_policy import SnsTopicPolicy
 from constructs import Construct
 
 from modules.shared.iam import policy_document
 from modules.shared.kms import KEY_LOGS_ACTIONS, account_administers_key
+from modules.shared.storage import customer_key, encrypted_table
 from modules.shared.validation import check_account_id, check_name, partition
 
 
@@ -123,33 +115,18 @@ class StackFoundation(Construct):
         self.props = props
         env = props.environment
         tags = dict(props.tags) or None
-        self.key = KmsKey(
+        self.key = customer_key(
             self,
-            "key",
             description=f"SES platform {env}: sending queues, state table, alarm topic, Lambda logs",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
+            alias=f"{env}-ses-sending",
             policy=key_policy_json(props),
+            logical_id="sending",
             tags=tags,
         )
-        self.key.override_logical_id("sending")
-        KmsAlias(
-            self, "alias", name=f"alias/{env}-ses-sending", target_key_id=self.key.key_id
-        ).override_logical_id("sending")
-        self.state_table = DynamodbTable(
-            self,
-            "state",
-            name=f"{env}-ses-sending-state",
-            billing_mode="PAY_PER_REQUEST",
-            hash_key=STATE_TABLE_KEY,
-            attribute=[DynamodbTableAttribute(name=STATE_TABLE_KEY, type="S")],
-            ttl=DynamodbTableTtl(attribute_name=STATE_TABLE_TTL, enabled=True),
-            point_in_time_recovery=DynamodbTablePointInTimeRecovery(enabled=True),
-            server_side_encryption=DynamodbTableServerSideEncryption(enabled=True, kms_key_arn=self.key.arn),
-            deletion_protection_enabled=True,
-            tags=tags,
-        )
-        self.state_table.override_logical_id("sending_state")
+        self.state_table = encrypted_table(
+            self, "state", name=f"{env}-ses-sending-state", hash_key=STATE_TABLE_KEY,
+            ttl_attribute=STATE_TABLE_TTL, key=self.key, logical_id="sending_state", tags=tags,
+        )  # fmt: skip
         self.alarm_topic = SnsTopic(
             self, "alarms", name=f"{env}-ses-alarms", kms_master_key_id=self.key.arn, tags=tags
         )
