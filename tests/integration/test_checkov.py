@@ -18,9 +18,7 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,24 +47,10 @@ def checkov_bin() -> str:
     return CHECKOV_BIN
 
 
-def synth_env(env: str, out: Path) -> Path:
-    result = subprocess.run(
-        [sys.executable, "-m", "modules.platform", "synth", "--env", env, "--out", str(out), "--quiet"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"},
-        check=False,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
-    return out
-
-
 @pytest.fixture(scope="session")
-def synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("synth")
-    return {env: synth_env(env, root / env) for env in ENVS}
+def synthesized(synthesized_env: Callable[[str], Any]) -> dict[str, Path]:
+    """Every env as ``make synth`` writes it, from the session's one synth per env (read only)."""
+    return {env: synthesized_env(env).out for env in ENVS}
 
 
 @pytest.fixture(scope="session")
