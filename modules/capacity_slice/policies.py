@@ -20,7 +20,7 @@ STATE_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", 
 
 
 def _document(*statements: dict[str, Any]) -> str:
-    return policy_document("sending foundation", *statements)
+    return policy_document("capacity slice (sending path)", *statements)
 
 
 def sender_policy_json(
